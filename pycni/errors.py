@@ -111,6 +111,26 @@ class IncompatibleVersionError(CNIError):
         return text
 
 
+class NegotiationError(IncompatibleVersionError):
+    """Version negotiation found no version offered by a config that every plugin supports."""
+
+    def __init__(
+        self, network: str, candidates: Sequence[str], plugins: Sequence[tuple[str, Sequence[str]]]
+    ) -> None:
+        self.network = network
+        self.candidates = list(candidates)
+        self.plugins = [(kind, list(versions)) for kind, versions in plugins]
+        supported = sorted({v for _, versions in self.plugins for v in versions})
+        super().__init__(self.candidates[0] if self.candidates else "", supported)
+
+    def __str__(self) -> str:
+        offered = ", ".join(f"{kind} supports {go_quote_list(v)}" for kind, v in self.plugins)
+        return (
+            f"incompatible CNI versions: network {go_quote(self.network)} offers "
+            f"{go_quote_list(self.candidates)} but no version is supported by every plugin: {offered}"
+        )
+
+
 class ValidationError(CNIError):
     """An identifier (container ID, network name, interface name, plugin type) is invalid.
 

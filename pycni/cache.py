@@ -1,0 +1,392 @@
+"""The result cache, byte-compatible with libcni's.
+
+Layout and format are libcni's exactly, so an attachment added by pycni can be checked and deleted
+by a libcni-based tool and the other way round::
+
+    <cache_dir>/results/<network>-<containerID>-<ifname>      (dir 0700, file 0600)
+    {"kind": "cniCacheV1", "containerId": ..., "config": <base64 of the config bytes>,
+     "ifName": ..., "networkName": ..., "netns"?: ..., "cniArgs"?: [[k, v]],
+     "capabilityArgs"?: {...}, "result"?: {...}}
+
+Where libcni is weak pycni is stricter: names are validated before they become paths, writes are
+atomic (temporary file in the same directory, fsync, rename), and no symlink is ever followed inside
+``results`` (files are opened relative to a directory descriptor with ``O_NOFOLLOW``).
+
+The envelope (de)serialisation functions are pure; the file functions do the I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from . import _json
+from .errors import CacheError, PycniError
+from .runtime_conf import NetworkAttachment, RuntimeConf
+from .validate import validate_container_id, validate_interface_name, validate_network_name
+
+logger = logging.getLogger("pycni.cache")
+
+#: libcni's default cache directory.
+DEFAULT_CACHE_DIR = "/var/lib/cni"
+#: The ``kind`` of a libcni cache envelope.
+CACHE_KIND = "cniCacheV1"
+#: Sub-directory of the cache dir holding result files.
+RESULTS_DIR = "results"
+#: Sub-directory of ``results`` holding pycni's lock files (libcni skips directories there).
+LOCKS_DIR = ".locks"
+#: Refuse to read cache files larger than this (a cached result is a few KiB).
+MAX_CACHE_FILE = 16 * 1024 * 1024
+
+_TMP_PREFIX = ".pycni-tmp-"
+
+
+def resolve_cache_dir(config_cache_dir: str | None, rt: RuntimeConf | None = None) -> str:
+    """libcni's precedence: the ``CNIConfig`` cache dir, then ``rt.cache_dir``, then the default."""
+    if config_cache_dir:
+        return config_cache_dir
+    if rt is not None and rt.cache_dir:
+        return rt.cache_dir
+    return DEFAULT_CACHE_DIR
+
+
+def entry_name(network: str, container_id: str, ifname: str) -> str:
+    """The cache file name ``<network>-<containerID>-<ifname>``, validated so it is a plain name.
+
+    Empty parts give libcni's error; invalid parts give the :class:`ValidationError` of that part.
+    """
+    if not network or not container_id or not ifname:
+        raise CacheError(
+            f'cache file path requires network name ("{network}"), container ID '
+            f'("{container_id}"), and interface name ("{ifname}")'
+        )
+    validate_network_name(network)
+    validate_container_id(container_id)
+    validate_interface_name(ifname)
+    return f"{network}-{container_id}-{ifname}"
+
+
+def entry_path(cache_dir: str, network: str, container_id: str, ifname: str) -> str:
+    """The full path of an attachment's cache file."""
+    return os.path.join(cache_dir, RESULTS_DIR, entry_name(network, container_id, ifname))
+
+
+# ------------------------------------------------------------------------------------------
+# Envelope (pure)
+# ------------------------------------------------------------------------------------------
+
+
+def encode_entry(
+    config: bytes, network: str, rt: RuntimeConf, result: dict[str, Any] | None
+) -> bytes:
+    """The envelope bytes libcni writes after a successful ADD (omit-empty rules included)."""
+    doc: dict[str, Any] = {
+        "kind": CACHE_KIND,
+        "containerId": rt.container_id,
+        "config": base64.b64encode(config).decode("ascii"),
+        "ifName": rt.ifname,
+        "networkName": network,
+    }
+    if rt.netns:
+        doc["netns"] = rt.netns
+    if rt.args:
+        doc["cniArgs"] = [list(pair) for pair in rt.args]
+    if rt.capability_args:
+        doc["capabilityArgs"] = dict(rt.capability_args)
+    if result is not None:
+        doc["result"] = result
+    return _json.dumps_sorted(doc)
+
+
+def _envelope(data: bytes) -> dict[str, Any] | None:
+    """The parsed envelope, or ``None`` when the bytes are not a ``cniCacheV1`` envelope."""
+    try:
+        doc = _json.loads(data)
+    except _json.JSONError:
+        return None
+    if isinstance(doc, dict) and doc.get("kind") == CACHE_KIND:
+        return doc
+    return None
+
+
+def decode_cached_result(data: bytes, version: str) -> Any:
+    """The cached result converted to ``version`` (libcni ``GetNetworkListCachedResult``).
+
+    A file that is not an envelope is read as a legacy raw result. Raises :class:`PycniError`
+    subclasses with libcni's messages (the caller adds ``failed to get network ... cached result``).
+    Returns a :class:`pycni.types.Result`.
+    """
+    from .types import create_result
+    from .version import decode_config_version
+
+    doc = _envelope(data)
+    raw: Any
+    if doc is None:
+        result_version = decode_config_version(data)
+        raw = data
+    else:
+        raw = doc.get("result")
+        if raw is None:
+            result_version = "0.1.0"
+        elif isinstance(raw, dict):
+            version_field = raw.get("cniVersion")
+            result_version = version_field if isinstance(version_field, str) and version_field else "0.1.0"
+        else:
+            raise CacheError(f"cached result is a JSON {_json.json_kind(raw)}, not an object")
+    result = create_result(result_version, raw)
+    try:
+        return result.convert_to(version)
+    except PycniError as exc:
+        raise CacheError(
+            f'failed to convert cached result to config version "{version}": {exc}'
+        ) from exc
+
+
+def decode_cached_config(data: bytes, network: str, rt: RuntimeConf) -> tuple[bytes, RuntimeConf]:
+    """The cached config bytes and ``rt`` with cached ``args``/``capability_args`` restored."""
+    try:
+        doc = _json.loads(data)
+    except _json.JSONError as exc:
+        raise CacheError(f'failed to unmarshal cached network "{network}" config: {exc}') from exc
+    kind = doc.get("kind", "") if isinstance(doc, dict) else ""
+    if kind != CACHE_KIND or not isinstance(doc, dict):
+        raise CacheError(f'read cached network "{network}" config has wrong kind: {kind}')
+    config = _b64(doc.get("config"), network)
+    changes: dict[str, Any] = {"capability_args": _caps(doc.get("capabilityArgs"), network)}
+    if doc.get("cniArgs") is not None:
+        changes["args"] = _pairs(doc.get("cniArgs"), network)
+    return config, attrs.evolve(rt, **changes)
+
+
+def _b64(value: Any, network: str) -> bytes:
+    if value is None:
+        return b""
+    if not isinstance(value, str):
+        raise CacheError(f'cached network "{network}" config is not a base64 string')
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CacheError(f'cached network "{network}" config is not valid base64: {exc}') from exc
+
+
+def _pairs(value: Any, network: str) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    ):
+        raise CacheError(f'cached network "{network}" cniArgs is not a list of [key, value] pairs')
+    return tuple((p[0], p[1]) for p in value)
+
+
+def _caps(value: Any, network: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CacheError(f'cached network "{network}" capabilityArgs is not an object')
+    return value
+
+
+def decode_attachment(data: bytes, container_id: str = "") -> NetworkAttachment | None:
+    """A :class:`NetworkAttachment` from an envelope, or ``None`` when libcni would skip the file."""
+    doc = _envelope(data)
+    if doc is None:
+        return None
+    cid = doc.get("containerId")
+    ifname = doc.get("ifName")
+    network = doc.get("networkName")
+    netns = doc.get("netns", "")
+    if not (isinstance(cid, str) and isinstance(ifname, str) and isinstance(network, str)):
+        return None
+    if (container_id and cid != container_id) or not ifname or not network:
+        return None
+    try:
+        return NetworkAttachment(
+            container_id=cid,
+            network=network,
+            ifname=ifname,
+            config=_b64(doc.get("config"), network),
+            netns=netns if isinstance(netns, str) else "",
+            cni_args=_pairs(doc.get("cniArgs"), network),
+            capability_args=_caps(doc.get("capabilityArgs"), network),
+        )
+    except CacheError:
+        return None
+
+
+# ------------------------------------------------------------------------------------------
+# Files (I/O)
+# ------------------------------------------------------------------------------------------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@contextmanager
+def _results_dir(cache_dir: str, *, create: bool) -> Iterator[int | None]:
+    """A descriptor of ``<cache_dir>/results`` (created 0700 when asked), never through a symlink."""
+    path = os.path.join(cache_dir, RESULTS_DIR)
+    if create:
+        try:
+            os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise CacheError(f"cannot create cache directory {path}: {exc.strerror}", path=path) from exc
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except FileNotFoundError:
+        if create:
+            raise CacheError(f"cache directory {path} vanished", path=path) from None
+        yield None
+        return
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise CacheError(
+                f"cache directory {path} is not a directory (or is a symlink); refusing to use it",
+                path=path,
+            ) from exc
+        raise CacheError(f"cannot open cache directory {path}: {exc.strerror}", path=path) from exc
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def read_entry(cache_dir: str, name: str) -> bytes | None:
+    """The bytes of a cache file, or ``None`` when it does not exist (or is unreadable, as libcni)."""
+    with _results_dir(cache_dir, create=False) as dfd:
+        if dfd is None:
+            return None
+        return _read_at(dfd, name, os.path.join(cache_dir, RESULTS_DIR, name))
+
+
+def _read_at(dfd: int, name: str, path: str) -> bytes | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CacheError(f"cache file {path} is a symlink; refusing to follow it", path=path) from exc
+        if exc.errno in (errno.EISDIR, errno.EACCES, errno.EPERM):
+            return None
+        raise CacheError(f"cannot read cache file {path}: {exc.strerror}", path=path) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_size > MAX_CACHE_FILE:
+            raise CacheError(f"cache file {path} is larger than {MAX_CACHE_FILE} bytes", path=path)
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except IsADirectoryError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_entry(cache_dir: str, name: str, data: bytes) -> None:
+    """Atomically replace a cache file: temporary file 0600 in ``results``, fsync, rename."""
+    with _results_dir(cache_dir, create=True) as dfd:
+        assert dfd is not None
+        tmp = f"{_TMP_PREFIX}{name}-{secrets.token_hex(4)}"
+        path = os.path.join(cache_dir, RESULTS_DIR, name)
+        try:
+            fd = os.open(
+                tmp,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o600,
+                dir_fd=dfd,
+            )
+        except OSError as exc:
+            raise CacheError(f"cannot write cache file {path}: {exc.strerror}", path=path) from exc
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except OSError as exc:
+            _unlink_quietly(dfd, tmp)
+            raise CacheError(f"cannot write cache file {path}: {exc.strerror}", path=path) from exc
+
+
+def delete_entry(cache_dir: str, name: str) -> None:
+    """Remove a cache file (a symlink is removed itself, never followed); missing is fine."""
+    with _results_dir(cache_dir, create=False) as dfd:
+        if dfd is not None:
+            _unlink_quietly(dfd, name)
+
+
+def _unlink_quietly(dfd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=dfd)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logger.warning("could not remove cache file %s: %s", name, exc.strerror)
+
+
+def list_attachments(cache_dir: str, container_id: str = "") -> list[NetworkAttachment]:
+    """Every attachment cached in ``cache_dir`` (libcni ``GetCachedAttachments``).
+
+    Files are visited in name order; with a ``container_id`` only names containing
+    ``-<containerID>-`` (not at the start or end) are read. Unreadable, non-envelope and
+    incomplete files are skipped, as libcni skips them.
+    """
+    with _results_dir(cache_dir, create=False) as dfd:
+        if dfd is None:
+            return []
+        try:
+            names = sorted(os.listdir(dfd))
+        except OSError as exc:
+            raise CacheError(
+                f"cannot list cache directory {cache_dir}/{RESULTS_DIR}: {exc.strerror}"
+            ) from exc
+        needle = f"-{container_id}-"
+        found = []
+        for name in names:
+            if name.startswith(_TMP_PREFIX) or name == LOCKS_DIR:
+                continue
+            if container_id:
+                pos = name.find(needle)
+                if pos <= 0 or pos + len(needle) >= len(name):
+                    continue
+            try:
+                data = _read_at(dfd, name, name)
+            except CacheError:
+                continue
+            attachment = decode_attachment(data, container_id) if data is not None else None
+            if attachment is not None:
+                found.append(attachment)
+        return found
+
+
+def locks_dir(cache_dir: str) -> str:
+    """The directory holding pycni's lock files (created 0700, refused when it is a symlink)."""
+    with _results_dir(cache_dir, create=True) as dfd:
+        try:
+            os.mkdir(LOCKS_DIR, 0o700, dir_fd=dfd)
+        except FileExistsError:
+            info = os.stat(LOCKS_DIR, dir_fd=dfd, follow_symlinks=False)
+            if not stat.S_ISDIR(info.st_mode):
+                raise CacheError(
+                    f"lock directory {cache_dir}/{RESULTS_DIR}/{LOCKS_DIR} is not a directory"
+                ) from None
+    return os.path.join(cache_dir, RESULTS_DIR, LOCKS_DIR)
