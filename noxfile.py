@@ -34,3 +34,10 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
     session.install("-e", ".[test]", "mypy>=1.11")
     session.run("mypy", "--strict", "pycni")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against their physical floors (needs cc); prints a table of ratios."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench.py", *session.posargs)

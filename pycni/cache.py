@@ -140,7 +140,9 @@ def decode_cached_result(data: bytes, version: str) -> Any:
             result_version = "0.1.0"
         elif isinstance(raw, dict):
             version_field = raw.get("cniVersion")
-            result_version = version_field if isinstance(version_field, str) and version_field else "0.1.0"
+            result_version = (
+                version_field if isinstance(version_field, str) and version_field else "0.1.0"
+            )
         else:
             raise CacheError(f"cached result is a JSON {_json.json_kind(raw)}, not an object")
     result = create_result(result_version, raw)
@@ -242,7 +244,9 @@ def _results_dir(cache_dir: str, *, create: bool) -> Iterator[int | None]:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise CacheError(f"cannot create cache directory {path}: {exc.strerror}", path=path) from exc
+            raise CacheError(
+                f"cannot create cache directory {path}: {exc.strerror}", path=path
+            ) from exc
     try:
         fd = os.open(path, _DIR_FLAGS)
     except FileNotFoundError:
@@ -278,7 +282,9 @@ def _read_at(dfd: int, name: str, path: str) -> bytes | None:
         return None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise CacheError(f"cache file {path} is a symlink; refusing to follow it", path=path) from exc
+            raise CacheError(
+                f"cache file {path} is a symlink; refusing to follow it", path=path
+            ) from exc
         if exc.errno in (errno.EISDIR, errno.EACCES, errno.EPERM):
             return None
         raise CacheError(f"cannot read cache file {path}: {exc.strerror}", path=path) from exc

@@ -58,7 +58,9 @@ class CNIError(PycniError):
         return self.msg
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code}, msg={self.msg!r}, details={self.details!r})"
+        return (
+            f"{type(self).__name__}(code={self.code}, msg={self.msg!r}, details={self.details!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CNIError):
@@ -101,7 +103,9 @@ class IncompatibleVersionError(CNIError):
         self.config_version = config_version
         self.supported = list(supported)
         self.plugin_type = plugin_type
-        details = f"config is {go_quote(config_version)}, plugin supports {go_quote_list(supported)}"
+        details = (
+            f"config is {go_quote(config_version)}, plugin supports {go_quote_list(supported)}"
+        )
         super().__init__(ErrorCode.INCOMPATIBLE_CNI_VERSION, "incompatible CNI versions", details)
 
     def __str__(self) -> str:

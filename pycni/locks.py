@@ -49,7 +49,9 @@ def _timeout_error(path: str, deadline: float | None) -> LockTimeoutError:
     return LockTimeoutError(f"timed out waiting for lock {path}", lock_path=path, timeout=deadline)
 
 
-def lock_paths(cache_dir: str, network: str, rt: RuntimeConf | None) -> tuple[str, str | None] | None:
+def lock_paths(
+    cache_dir: str, network: str, rt: RuntimeConf | None
+) -> tuple[str, str | None] | None:
     """The network lock path and (with ``rt``) the attachment lock path; ``None`` when the names
     are invalid (the operation then fails validation before touching any file, so needs no lock)."""
     try:
@@ -118,7 +120,9 @@ def _acquire_file_lock(lock: filelock.BaseFileLock, deadline: float | None) -> N
 
 
 @contextmanager
-def attachment_lock(cache_dir: str, network: str, rt: RuntimeConf, deadline: float | None) -> Iterator[None]:
+def attachment_lock(
+    cache_dir: str, network: str, rt: RuntimeConf, deadline: float | None
+) -> Iterator[None]:
     """Hold the network lock shared and the attachment's lock (ADD/CHECK/DEL)."""
     paths = lock_paths(cache_dir, network, rt)
     if paths is None:
@@ -183,7 +187,9 @@ async def async_attachment_lock(
 
 
 @asynccontextmanager
-async def async_network_lock(cache_dir: str, network: str, deadline: float | None) -> AsyncIterator[None]:
+async def async_network_lock(
+    cache_dir: str, network: str, deadline: float | None
+) -> AsyncIterator[None]:
     """:func:`network_lock` for asyncio."""
     paths = lock_paths(cache_dir, network, None)
     if paths is None:

@@ -14,7 +14,7 @@ such as ``plugin type="bridge" failed (add): ...`` is decided here too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import attrs
 
@@ -107,9 +107,16 @@ class PluginVersion:
     plugin_path: str
 
 
-Effect = Union[
-    Find, Exec, DecodeVersion, ReadCache, WriteCache, DeleteCache, ListAttachments, PluginVersion
-]
+Effect = (
+    Find
+    | Exec
+    | DecodeVersion
+    | ReadCache
+    | WriteCache
+    | DeleteCache
+    | ListAttachments
+    | PluginVersion
+)
 Plan = Generator[Effect, Any, T]
 
 # --------------------------------------------------------------------------------------------
@@ -320,7 +327,9 @@ def delete(
     yield DeleteCache(entry)
 
 
-def add_network_list(conf: NetworkConfigList, rt: RuntimeConf, path: Sequence[str]) -> Plan[Result | None]:
+def add_network_list(
+    conf: NetworkConfigList, rt: RuntimeConf, path: Sequence[str]
+) -> Plan[Result | None]:
     """``AddNetworkList``."""
     return add(conf.plugins, conf.name, conf.cni_version, conf.bytes, rt, path, wrap=True)
 
@@ -363,7 +372,9 @@ def _failure(message: str, cause: BaseException) -> PycniError:
     return err
 
 
-def gc_network_list(conf: NetworkConfigList, args: GCArgs | None, path: Sequence[str]) -> Plan[None]:
+def gc_network_list(
+    conf: NetworkConfigList, args: GCArgs | None, path: Sequence[str]
+) -> Plan[None]:
     """``GCNetworkList``: DEL every cached attachment of this network not in the valid set (with the
     current config), then, from 1.1.0, the GC verb on every plugin. Failures are collected."""
     if conf.disable_gc:

@@ -85,7 +85,9 @@ class _Common:
     def _cache_dir_for(self, rt: RuntimeConf | None = None) -> str:
         return cache.resolve_cache_dir(self.cache_dir, rt)
 
-    def _answer_local(self, effect: protocol.Effect, cache_dir: str, find: Callable[..., str]) -> Any:
+    def _answer_local(
+        self, effect: protocol.Effect, cache_dir: str, find: Callable[..., str]
+    ) -> Any:
         """Answer the effects that need no plugin process."""
         if isinstance(effect, protocol.Find):
             return find(effect.plugin_type, self.path)
@@ -222,7 +224,9 @@ class CNIConfig(_Common):
             self._versions[key] = info
         return info
 
-    def _negotiated(self, conf: NetworkConfigList, cache_dir: str, deadline: float | None) -> NetworkConfigList:
+    def _negotiated(
+        self, conf: NetworkConfigList, cache_dir: str, deadline: float | None
+    ) -> NetworkConfigList:
         if not self.negotiate_versions:
             return conf
         return self._drive(protocol.negotiate_version(conf), cache_dir, deadline)
@@ -240,7 +244,9 @@ class CNIConfig(_Common):
         with locks.attachment_lock(cache_dir, conf.name, rt, deadline):
             return self._drive(build(conf), cache_dir, deadline)
 
-    def _single_op(self, plan: protocol.Plan[T], name: str, rt: RuntimeConf, timeout: float | None) -> T:
+    def _single_op(
+        self, plan: protocol.Plan[T], name: str, rt: RuntimeConf, timeout: float | None
+    ) -> T:
         deadline = _deadline(timeout)
         cache_dir = self._cache_dir_for(rt)
         with locks.attachment_lock(cache_dir, name, rt, deadline):
@@ -252,19 +258,25 @@ class CNIConfig(_Common):
         self, conf: NetworkConfigList, rt: RuntimeConf, *, timeout: float | None = None
     ) -> Result | None:
         """ADD every plugin of the list in order; cache and return the final result."""
-        return self._attachment_op(lambda c: protocol.add_network_list(c, rt, self.path), conf, rt, timeout)
+        return self._attachment_op(
+            lambda c: protocol.add_network_list(c, rt, self.path), conf, rt, timeout
+        )
 
     def check_network_list(
         self, conf: NetworkConfigList, rt: RuntimeConf, *, timeout: float | None = None
     ) -> None:
         """CHECK every plugin of the list against the cached result (spec >= 0.4.0)."""
-        self._attachment_op(lambda c: protocol.check_network_list(c, rt, self.path), conf, rt, timeout)
+        self._attachment_op(
+            lambda c: protocol.check_network_list(c, rt, self.path), conf, rt, timeout
+        )
 
     def del_network_list(
         self, conf: NetworkConfigList, rt: RuntimeConf, *, timeout: float | None = None
     ) -> None:
         """DEL every plugin of the list in reverse order; remove the cache entry on success."""
-        self._attachment_op(lambda c: protocol.del_network_list(c, rt, self.path), conf, rt, timeout)
+        self._attachment_op(
+            lambda c: protocol.del_network_list(c, rt, self.path), conf, rt, timeout
+        )
 
     def gc_network_list(
         self, conf: NetworkConfigList, args: GCArgs | None = None, *, timeout: float | None = None
@@ -369,7 +381,9 @@ class AsyncCNIConfig(_Common):
         negotiate_versions: bool = False,
     ) -> None:
         super().__init__(path, cache_dir, negotiate_versions=negotiate_versions)
-        self.executor: AsyncExecutor = executor if executor is not None else AsyncSubprocessExecutor()
+        self.executor: AsyncExecutor = (
+            executor if executor is not None else AsyncSubprocessExecutor()
+        )
 
     async def _drive(self, plan: protocol.Plan[T], cache_dir: str, deadline: float | None) -> T:
         async def answer(effect: protocol.Effect) -> Any:
@@ -385,7 +399,9 @@ class AsyncCNIConfig(_Common):
             if isinstance(effect, protocol.PluginVersion):
                 return await self._plugin_version(effect, cache_dir, deadline)
             if isinstance(effect, protocol.WriteCache):  # fsync: keep it off the event loop
-                return await asyncio.to_thread(self._answer_local, effect, cache_dir, self.executor.find_in_path)
+                return await asyncio.to_thread(
+                    self._answer_local, effect, cache_dir, self.executor.find_in_path
+                )
             return self._answer_local(effect, cache_dir, self.executor.find_in_path)
 
         return await protocol.async_run_with_answers(plan, answer)
@@ -482,7 +498,9 @@ class AsyncCNIConfig(_Common):
             protocol.validate_network_list(conf), self._cache_dir_for(None), _deadline(timeout)
         )
 
-    async def get_version_info(self, plugin_type: str, *, timeout: float | None = None) -> PluginInfo:
+    async def get_version_info(
+        self, plugin_type: str, *, timeout: float | None = None
+    ) -> PluginInfo:
         """What the plugin answers to VERSION."""
         return await self._drive(
             protocol.version_info(plugin_type), self._cache_dir_for(None), _deadline(timeout)
@@ -492,7 +510,9 @@ class AsyncCNIConfig(_Common):
         self, conf: NetworkConfig, rt: RuntimeConf, *, timeout: float | None = None
     ) -> Result | None:
         """ADD one plugin configuration (errors are not wrapped)."""
-        return await self._single_op(protocol.add_network(conf, rt, self.path), conf.name, rt, timeout)
+        return await self._single_op(
+            protocol.add_network(conf, rt, self.path), conf.name, rt, timeout
+        )
 
     async def check_network(
         self, conf: NetworkConfig, rt: RuntimeConf, *, timeout: float | None = None
@@ -532,4 +552,3 @@ class AsyncCNIConfig(_Common):
             yield result
         finally:
             await self.del_network_list(conf, rt, timeout=timeout)
-

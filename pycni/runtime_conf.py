@@ -12,7 +12,9 @@ from typing import Any
 import attrs
 
 
-def _to_args(value: Iterable[Iterable[str]] | Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+def _to_args(
+    value: Iterable[Iterable[str]] | Mapping[str, str] | None,
+) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
     items = value.items() if isinstance(value, Mapping) else value

@@ -27,7 +27,9 @@ def is_valid_name(name: str) -> bool:
 def validate_container_id(container_id: str) -> None:
     """Code 3 ``missing containerID`` when empty, code 4 ``invalid characters in containerID``."""
     if not container_id:
-        raise ValidationError(ErrorCode.UNKNOWN_CONTAINER, "missing containerID", field="containerID")
+        raise ValidationError(
+            ErrorCode.UNKNOWN_CONTAINER, "missing containerID", field="containerID"
+        )
     if not is_valid_name(container_id):
         raise ValidationError(
             ErrorCode.INVALID_ENVIRONMENT_VARIABLES,
@@ -40,7 +42,9 @@ def validate_container_id(container_id: str) -> None:
 def validate_network_name(name: str) -> None:
     """Code 7 ``missing network name:`` when empty, else ``invalid characters found in network name``."""
     if not name:
-        raise ValidationError(ErrorCode.INVALID_NETWORK_CONFIG, "missing network name:", field="name")
+        raise ValidationError(
+            ErrorCode.INVALID_NETWORK_CONFIG, "missing network name:", field="name"
+        )
     if not is_valid_name(name):
         raise ValidationError(
             ErrorCode.INVALID_NETWORK_CONFIG,

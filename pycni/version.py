@@ -99,7 +99,9 @@ def select_conf_list_version(data: dict[str, Any]) -> str:
     prefix = "error parsing configuration list: "
     raw = data["cniVersions"]
     if not isinstance(raw, list):
-        raise ConfigError(f"{prefix}invalid type for cniVersions: []interface {{}}", field="cniVersions")
+        raise ConfigError(
+            f"{prefix}invalid type for cniVersions: []interface {{}}", field="cniVersions"
+        )
     current = parse_version(CURRENT)
     best: tuple[VersionTuple, str] | None = None
     for index, entry in enumerate(raw):
@@ -121,7 +123,9 @@ def select_conf_list_version(data: dict[str, Any]) -> str:
         try:
             parsed = parse_version(plain)
         except VersionError as exc:
-            raise ConfigError(f"{prefix}invalid cniVersion {plain}: {exc}", field="cniVersion") from exc
+            raise ConfigError(
+                f"{prefix}invalid cniVersion {plain}: {exc}", field="cniVersion"
+            ) from exc
         if parsed <= current and (best is None or parsed > best[0]):
             best = (parsed, plain)
     return best[1] if best is not None else str(plain)
@@ -152,12 +156,16 @@ def decode_config_version(data: bytes | str) -> str:
     return version or "0.1.0"
 
 
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class PluginInfo:
     """What a plugin answers to VERSION: the version of the answer and the versions it supports."""
 
     cni_version: str
-    supported_versions: tuple[str, ...] = attrs.field(converter=tuple)
+    supported_versions: tuple[str, ...] = attrs.field(converter=_str_tuple)
 
     def supports(self, version: str) -> bool:
         """Exact string membership, as libcni checks (``1.0`` is not ``1.0.0``)."""

@@ -66,4 +66,3 @@ class _Bound:
 def runtime(request: pytest.FixtureRequest) -> SyncAsync:
     """Builds a runtime of the parametrized kind: ``runtime.make(path=..., cache_dir=...)``."""
     return SyncAsync(request.param)
-

@@ -30,8 +30,15 @@ def test_envelope_has_exactly_libcni_keys_and_encodings() -> None:
     """Reference 3.9 item 38 and 11 item 6: key spellings, base64 config, omit-empty rules."""
     doc = json.loads(cache.encode_entry(CONFIG, "net1", RT, RESULT))
     assert set(doc) == {
-        "kind", "containerId", "config", "ifName", "networkName", "netns", "cniArgs",
-        "capabilityArgs", "result",
+        "kind",
+        "containerId",
+        "config",
+        "ifName",
+        "networkName",
+        "netns",
+        "cniArgs",
+        "capabilityArgs",
+        "result",
     }
     assert doc["kind"] == "cniCacheV1"
     assert base64.b64decode(doc["config"], validate=True) == CONFIG
@@ -67,7 +74,9 @@ def test_reads_a_libcni_written_cache_file(tmp_path: Path) -> None:
     rt = RuntimeConf("ctr1", "/var/run/netns/ctr1", "eth0")
     result = cni.get_network_list_cached_result(conf, rt)
     assert result is not None
-    assert result.to_dict()["ips"] == [{"interface": 0, "address": "10.1.2.3/24", "gateway": "10.1.2.1"}]
+    assert result.to_dict()["ips"] == [
+        {"interface": 0, "address": "10.1.2.3/24", "gateway": "10.1.2.1"}
+    ]
     cached = cni.get_network_list_cached_config(conf, rt)
     assert cached is not None
     assert cached[0] == CONFIG
@@ -127,7 +136,7 @@ def test_symlinks_are_never_followed(tmp_path: Path) -> None:
         ("net", "x\n", "eth0"),
         ("net", "x\x00y", "eth0"),
         ("net", "ctr", "a/b"),
-        ("net", "ctr", "..") ,
+        ("net", "ctr", ".."),
         ("net", "ctr", "e\x00"),
         ("net", "ctr", "0123456789abcdef"),
         ("net", "ctr", "eth\u00a00"),

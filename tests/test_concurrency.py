@@ -99,7 +99,9 @@ def test_gc_waits_for_attachment_operations(tmp_path: Path, noop_bin: Path) -> N
     )
     cni = pycni.CNIConfig(path=[str(noop_bin)], cache_dir=str(tmp_path))
     rt = RuntimeConf("c1", "/x", "eth0")
-    with locks.attachment_lock(str(tmp_path), "net", rt, None):
-        with pytest.raises(pycni.LockTimeoutError):
-            cni.gc_network_list(conf, timeout=0.2)
+    with (
+        locks.attachment_lock(str(tmp_path), "net", rt, None),
+        pytest.raises(pycni.LockTimeoutError),
+    ):
+        cni.gc_network_list(conf, timeout=0.2)
     cni.gc_network_list(conf, timeout=5)

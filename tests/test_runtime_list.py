@@ -49,7 +49,9 @@ class ListFixture:
         for path, report in zip(self.debugs, reports):
             path.write_text(json.dumps({"ReportResult": report}))
 
-    def plugins(self, types: tuple[str, str, str] = ("noop", "noop", "noop")) -> list[dict[str, Any]]:
+    def plugins(
+        self, types: tuple[str, str, str] = ("noop", "noop", "noop")
+    ) -> list[dict[str, Any]]:
         return [
             {
                 "type": types[0],
@@ -73,7 +75,9 @@ class ListFixture:
             },
         ]
 
-    def conf(self, version: str = "1.1.0", name: str = "some-list", **extra: Any) -> NetworkConfigList:
+    def conf(
+        self, version: str = "1.1.0", name: str = "some-list", **extra: Any
+    ) -> NetworkConfigList:
         types = extra.pop("types", ("noop", "noop", "noop"))
         doc = {"cniVersion": version, "name": name, "plugins": self.plugins(types), **extra}
         return NetworkConfigList.from_bytes(json.dumps(doc).encode())
@@ -126,9 +130,16 @@ def test_add_network_list(fx: ListFixture) -> None:
         assert stdin_of(debug) == fx.expected_stdin(index, **extra)
         args = debug["CmdArgs"]
         assert (args["ContainerID"], args["Netns"], args["IfName"], args["Args"], args["Path"]) == (
-            "some-container-id", "/some/netns/path", "some-eth0", "FOO=BAR", str(fx.bin_dir))
+            "some-container-id",
+            "/some/netns/path",
+            "some-eth0",
+            "FOO=BAR",
+            str(fx.bin_dir),
+        )
     assert fx.cni.get_network_list_cached_result(conf, fx.rt).to_dict() == result.to_dict()
-    cached = fx.cni.get_network_list_cached_config(conf, RuntimeConf("some-container-id", "", "some-eth0"))
+    cached = fx.cni.get_network_list_cached_config(
+        conf, RuntimeConf("some-container-id", "", "some-eth0")
+    )
     assert cached is not None
     assert cached[0] == conf.bytes
     assert cached[1].args == (("FOO", "BAR"),)
@@ -144,11 +155,28 @@ def test_add_network_list_missing_plugin(fx: ListFixture) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "code", "msg", "details"),
     [
-        ("container_id", "some-%%container-id", 4, "invalid characters in containerID", "some-%%container-id"),
-        ("name", "invalid-%%-name", 7, "invalid characters found in network name", "invalid-%%-name"),
+        (
+            "container_id",
+            "some-%%container-id",
+            4,
+            "invalid characters in containerID",
+            "some-%%container-id",
+        ),
+        (
+            "name",
+            "invalid-%%-name",
+            7,
+            "invalid characters found in network name",
+            "invalid-%%-name",
+        ),
         ("ifname", "", 4, "interface name is empty", ""),
-        ("ifname", "1234567890123456", 4, "interface name is too long",
-         "interface name should be less than 16 characters"),
+        (
+            "ifname",
+            "1234567890123456",
+            4,
+            "interface name is too long",
+            "interface name should be less than 16 characters",
+        ),
         ("ifname", ".", 4, "interface name is . or ..", ""),
         ("ifname", "..", 4, "interface name is . or ..", ""),
         ("ifname", "test/test", 4, "interface name contains / or : or whitespace characters", ""),
@@ -212,14 +240,18 @@ def test_check_network_list(fx: ListFixture) -> None:
     fx.cni.check_network_list(fx.conf(disableCheck=True), fx.rt)
     assert all("Command" not in fx.debug(i) for i in range(3))
 
-    fx.write_cache('{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.1.2.3/24"}],"dns":{}}')
+    fx.write_cache(
+        '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.1.2.3/24"}],"dns":{}}'
+    )
     fx.cni.check_network_list(fx.conf(version="0.4.0"), fx.rt)
     assert stdin_of(fx.debug(0))["prevResult"] == json.loads(fx.cache_file().read_text())
 
 
 def test_check_network_list_errors(fx: ListFixture) -> None:
     """Reference 7.1 items 38-40."""
-    with pytest.raises(pycni.CheckNotSupportedError, match='configuration version "0.3.1" does not support'):
+    with pytest.raises(
+        pycni.CheckNotSupportedError, match='configuration version "0.3.1" does not support'
+    ):
         fx.cni.check_network_list(fx.conf(version="0.3.1"), fx.rt)
     with pytest.raises(pycni.CheckNotSupportedError):
         fx.cni.check_network_list(fx.conf(version="0.3.1", disableCheck=True), fx.rt)
@@ -249,10 +281,16 @@ def test_del_network_list(fx: ListFixture) -> None:
         assert stdin_of(fx.debug(index)) == fx.expected_stdin(index)
     assert fx.cni.get_network_list_cached_result(fx.conf(), fx.rt) is None
 
-    fx.write_cache('{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.1.2.3/24"}],"dns":{}}')
+    fx.write_cache(
+        '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.1.2.3/24"}],"dns":{}}'
+    )
     fx.cni.del_network_list(fx.conf(version="0.4.0"), fx.rt)
-    assert stdin_of(fx.debug(0))["prevResult"]["ips"] == [{"version": "4", "address": "10.1.2.3/24"}]
-    fx.write_cache('{"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.1.2.3/24"}],"dns":{}}')
+    assert stdin_of(fx.debug(0))["prevResult"]["ips"] == [
+        {"version": "4", "address": "10.1.2.3/24"}
+    ]
+    fx.write_cache(
+        '{"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.1.2.3/24"}],"dns":{}}'
+    )
     fx.cni.del_network_list(fx.conf(version="0.3.1"), fx.rt)
     assert "prevResult" not in stdin_of(fx.debug(0))
     fx.write_cache("adfadsfasdfasfdsafaf")
@@ -377,7 +415,9 @@ def test_cni_versions_selection_and_negotiation(
     negotiating.del_network_list(conf, fx.rt)
 
     monkeypatch.setenv("NOOP_VERSIONS", "0.3.1")
-    fresh = runtime.make(path=[str(fx.bin_dir)], cache_dir=str(fx.cache_dir), negotiate_versions=True)
+    fresh = runtime.make(
+        path=[str(fx.bin_dir)], cache_dir=str(fx.cache_dir), negotiate_versions=True
+    )
     with pytest.raises(pycni.NegotiationError) as info:
         fresh.add_network_list(conf, fx.rt)
     assert 'noop supports ["0.3.1"]' in str(info.value)

@@ -85,7 +85,11 @@ def test_runtime_config_only_for_declared_and_supplied_capabilities(fx: Any) -> 
                 "type": "noop",
                 "name": "apitest",
                 "cniVersion": "1.1.0",
-                "capabilities": {"portMappings": True, "somethingElse": True, "noCapability": False},
+                "capabilities": {
+                    "portMappings": True,
+                    "somethingElse": True,
+                    "noCapability": False,
+                },
             }
         ).encode()
     )
@@ -103,8 +107,15 @@ def test_runtime_config_only_for_declared_and_supplied_capabilities(fx: Any) -> 
     )
     fx.cni.add_network(conf, rt)
     stdin = seen_stdin(read_debug(fx.debug))
-    assert stdin["runtimeConfig"] == {"portMappings": PORT_MAPPINGS, "somethingElse": ["foobar", "baz"]}
-    assert stdin["capabilities"] == {"portMappings": True, "somethingElse": True, "noCapability": False}
+    assert stdin["runtimeConfig"] == {
+        "portMappings": PORT_MAPPINGS,
+        "somethingElse": ["foobar", "baz"],
+    }
+    assert stdin["capabilities"] == {
+        "portMappings": True,
+        "somethingElse": True,
+        "noCapability": False,
+    }
 
     fx.cni.del_network(conf, rt)
     rt2 = RuntimeConf(
@@ -139,8 +150,10 @@ def test_add_network_returns_result_and_sends_libcni_stdin_and_env(fx: Any) -> N
 def test_add_network_caches_config_args_and_result(fx: Any) -> None:
     """Reference 7.1 items 5-7: cached config bytes, args and result; cached attachments."""
     result = fx.cni.add_network(fx.conf, fx.rt)
-    cached = fx.cni.get_network_cached_config(fx.conf, RuntimeConf(
-        container_id="some-container-id", netns="/some/netns/path", ifname="some-eth0"))
+    cached = fx.cni.get_network_cached_config(
+        fx.conf,
+        RuntimeConf(container_id="some-container-id", netns="/some/netns/path", ifname="some-eth0"),
+    )
     assert cached is not None
     config, rt = cached
     assert config == conf_bytes()
@@ -152,7 +165,11 @@ def test_add_network_caches_config_args_and_result(fx: Any) -> None:
         assert len(attachments) == 1
         att = attachments[0]
         assert (att.container_id, att.network, att.ifname, att.netns) == (
-            "some-container-id", "apitest", "some-eth0", "/some/netns/path")
+            "some-container-id",
+            "apitest",
+            "some-eth0",
+            "/some/netns/path",
+        )
         assert att.config == conf_bytes()
         assert att.cni_args == fx.rt.args
         assert dict(att.capability_args) == {"portMappings": PORT_MAPPINGS}
@@ -274,7 +291,9 @@ def test_del_network_errors_and_versions(fx: Any) -> None:
     fx.write_cache('{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.1.2.3/24"}]}')
     fx.cni.del_network(fx.conf, fx.rt)
     assert seen_stdin(read_debug(fx.debug))["prevResult"] == {
-        "cniVersion": "1.1.0", "ips": [{"address": "10.1.2.3/24"}]}
+        "cniVersion": "1.1.0",
+        "ips": [{"address": "10.1.2.3/24"}],
+    }
 
     for garbage in ("adfadsfasdfasfdsafaf", "", '{"cniVersion":"0.4567.0"}'):
         fx.write_cache(garbage)
@@ -293,7 +312,15 @@ def test_version_info_and_validate_network(fx: Any) -> None:
     """Reference 7.1 items 24-26."""
     info = fx.cni.get_version_info("noop")
     assert list(info.supported_versions) == [
-        "0.-42.0", "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+        "0.-42.0",
+        "0.1.0",
+        "0.2.0",
+        "0.3.0",
+        "0.3.1",
+        "0.4.0",
+        "1.0.0",
+        "1.1.0",
+    ]
     with pytest.raises(pycni.PluginNotFoundError, match='failed to find plugin "does-not-exist"'):
         fx.cni.get_version_info("does-not-exist")
     assert fx.cni.validate_network(fx.conf) == ["portMappings"]
@@ -302,7 +329,9 @@ def test_version_info_and_validate_network(fx: Any) -> None:
         fx.cni.validate_network(nope)
     assert str(info_nope.value) == f'failed to find plugin "nope" in path [{fx.bin_dir}]'
     broken = NetworkConfig.from_bytes(conf_bytes(version="broken"))
-    with pytest.raises(pycni.PycniError, match='^plugin noop does not support config version "broken"$'):
+    with pytest.raises(
+        pycni.PycniError, match='^plugin noop does not support config version "broken"$'
+    ):
         fx.cni.validate_network(broken)
     empty = NetworkConfig.from_bytes(conf_bytes(version=""))
     assert fx.cni.validate_network(empty) == ["portMappings"]
@@ -332,12 +361,12 @@ def test_single_verbs_time_out(fx: Any, verb: str) -> None:
 def test_cache_files_per_ifname(tmp_path: Path, noop_bin: Path, runtime: Any) -> None:
     """Reference 7.1 item 51: one cache file per attachment, each with its own result."""
     cni = runtime.make(path=[str(noop_bin)], cache_dir=str(tmp_path / "cache"))
-    conf = NetworkConfig.from_bytes(
-        b'{"type":"noop","name":"cachetest","cniVersion":"1.1.0"}'
-    )
+    conf = NetworkConfig.from_bytes(b'{"type":"noop","name":"cachetest","cniVersion":"1.1.0"}')
     for ifname, ip in (("eth0", "10.1.2.3/24"), ("eth1", "10.1.2.5/24")):
         debug = tmp_path / f"debug-{ifname}.json"
-        write_debug(debug, ReportResult=json.dumps({"cniVersion": "1.1.0", "ips": [{"address": ip}]}))
+        write_debug(
+            debug, ReportResult=json.dumps({"cniVersion": "1.1.0", "ips": [{"address": ip}]})
+        )
         rt = RuntimeConf("some-container-id", "/some/netns/path", ifname, [("DEBUG", str(debug))])
         cni.add_network(conf, rt)
     files = sorted(os.listdir(tmp_path / "cache" / "results"))
@@ -355,7 +384,9 @@ def test_cache_files_per_ifname(tmp_path: Path, noop_bin: Path, runtime: Any) ->
 def test_cached_config_requires_complete_runtime_conf(tmp_path: Path, runtime: Any) -> None:
     """Reference 7.1 items 52-54 and 3.9 item 35."""
     cni = runtime.make(path=["/nonexistent"], cache_dir=str(tmp_path))
-    conf = pycni.NetworkConfigList.from_bytes(b'{"name":"cachetest","cniVersion":"1.1.0","plugins":[{"type":"x"}]}')
+    conf = pycni.NetworkConfigList.from_bytes(
+        b'{"name":"cachetest","cniVersion":"1.1.0","plugins":[{"type":"x"}]}'
+    )
     for cid, ifname, name in (("some-container-id", "", "cachetest"), ("", "eth0", "cachetest")):
         rt = RuntimeConf(container_id=cid, ifname=ifname)
         with pytest.raises(pycni.CacheError) as info:
