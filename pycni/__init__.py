@@ -59,6 +59,12 @@ _LAZY: dict[str, str] = {
     "create_result": "types",
     "create_result_from_bytes": "types",
     "parse_prev_result": "types",
+    "result_from_plugin_output": "types",
+    "empty_result": "types",
+    "parse_error": "types",
+    "Result020": "types",
+    "Result040": "types",
+    "Result100": "types",
     # execution
     "Executor": "exec",
     "AsyncExecutor": "exec",
@@ -113,6 +119,12 @@ __all__ = [
     "create_result",
     "create_result_from_bytes",
     "parse_prev_result",
+    "result_from_plugin_output",
+    "empty_result",
+    "parse_error",
+    "Result020",
+    "Result040",
+    "Result100",
     "Executor",
     "AsyncExecutor",
     "SubprocessExecutor",
@@ -162,5 +174,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         NetworkAttachment,
         RuntimeConf,
     )
-    from .types import Result, create_result, create_result_from_bytes, parse_prev_result
+    from .types import (
+        Result,
+        Result020,
+        Result040,
+        Result100,
+        create_result,
+        create_result_from_bytes,
+        empty_result,
+        parse_error,
+        parse_prev_result,
+        result_from_plugin_output,
+    )
     from .version import PluginInfo
