@@ -52,6 +52,9 @@ _LAZY: dict[str, str] = {
     "conf_list_from_conf": "config",
     "inject_conf": "config",
     "scan_conf_dir": "config",
+    "plugin_confs_from_files": "config",
+    "ScannedNetwork": "config",
+    "ScanFailure": "config",
     # versions
     "PluginInfo": "version",
     # results
@@ -114,6 +117,9 @@ __all__ = [
     "conf_list_from_conf",
     "inject_conf",
     "scan_conf_dir",
+    "plugin_confs_from_files",
+    "ScannedNetwork",
+    "ScanFailure",
     "PluginInfo",
     "Result",
     "create_result",
@@ -156,12 +162,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .config import (
         ConfDirScan,
         NetworkConfig,
+        ScanFailure,
+        ScannedNetwork,
         NetworkConfigList,
         conf_files,
         conf_list_from_conf,
         inject_conf,
         load_conf,
         load_conf_list,
+        plugin_confs_from_files,
         scan_conf_dir,
     )
     from .exec import AsyncExecutor, AsyncSubprocessExecutor, Executor, SubprocessExecutor

@@ -23,7 +23,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON constant {name}")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -96,10 +103,19 @@ def json_kind(value: object) -> str:
 
 
 def dumps_sorted(value: Any) -> bytes:
-    """Compact UTF-8 JSON with keys sorted at every level (Go's map serialisation)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """Compact UTF-8 JSON with keys sorted at every level (Go's map serialisation).
+
+    Text holding lone surrogates (from ``"\\ud800"`` escapes in the input) cannot be UTF-8; such a
+    document is written with ``\\u`` escapes instead, which decodes to the same value.
+    """
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        ).encode("ascii")
 
 
 def dumps_indented(value: Any) -> str:

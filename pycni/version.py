@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from . import _json
-from .errors import ConfigError, IncompatibleVersionError, VersionError, go_type_name
+from .errors import ConfigError, IncompatibleVersionError, VersionError, go_quote, go_type_name
 
 #: Every spec version this library implements, oldest first.
 ALL: tuple[str, ...] = ("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
@@ -39,15 +39,15 @@ def parse_version(version: str) -> VersionTuple:
         return (0, 1, 0)
     parts = version.split(".")
     if len(parts) > 3:
-        raise VersionError(f'invalid version "{version}": too many parts')
+        raise VersionError(f"invalid version {go_quote(version)}: too many parts")
     numbers = [0, 0, 0]
     for index, (label, part) in enumerate(zip(("major", "minor", "micro"), parts)):
         try:
             numbers[index] = _go_atoi(part)
         except ValueError:
             raise VersionError(
-                f'failed to convert {label} version part "{part}": '
-                f'strconv.Atoi: parsing "{part}": invalid syntax'
+                f"failed to convert {label} version part {go_quote(part)}: "
+                f"strconv.Atoi: parsing {go_quote(part)}: invalid syntax"
             ) from None
     return (numbers[0], numbers[1], numbers[2])
 
@@ -182,7 +182,7 @@ class PluginInfo:
 def plugin_supports(*versions: str) -> PluginInfo:
     """A :class:`PluginInfo` answering :data:`CURRENT` and supporting ``versions`` (non-empty)."""
     if not versions:
-        raise ValueError("a plugin must support at least one CNI version")
+        raise VersionError("a plugin must support at least one CNI version")
     return PluginInfo(CURRENT, versions)
 
 
@@ -196,6 +196,8 @@ def decode_plugin_info(data: bytes | str) -> PluginInfo:
         obj = _json.loads(data)
     except _json.JSONError as exc:
         raise VersionError(f"decoding version info: {exc}") from None
+    if obj is None:
+        obj = {}
     if not isinstance(obj, dict):
         raise VersionError(
             f"decoding version info: json: cannot unmarshal {_json.json_kind(obj)} "
@@ -213,7 +215,7 @@ def decode_plugin_info(data: bytes | str) -> PluginInfo:
         raise VersionError("decoding version info: supportedVersions must be a list of strings")
     if not supported:
         if cni_version == "0.2.0":
-            return PluginInfo(cni_version, LEGACY)
+            return plugin_supports(*LEGACY)
         raise VersionError("decoding version info: missing field supportedVersions")
     return PluginInfo(cni_version, supported)
 
