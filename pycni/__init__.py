@@ -74,6 +74,11 @@ _LAZY: dict[str, str] = {
     "SubprocessExecutor": "exec",
     "AsyncSubprocessExecutor": "exec",
     "find_in_path": "invoke",
+    "cni_env": "invoke",
+    "plugin_environ": "invoke",
+    "ExecOptions": "invoke",
+    "InvalidPluginNameError": "invoke",
+    "ExecOptionsError": "invoke",
     # runtime
     "RuntimeConf": "runtime",
     "GCArgs": "runtime",
@@ -136,6 +141,11 @@ __all__ = [
     "SubprocessExecutor",
     "AsyncSubprocessExecutor",
     "find_in_path",
+    "cni_env",
+    "plugin_environ",
+    "ExecOptions",
+    "InvalidPluginNameError",
+    "ExecOptionsError",
     "RuntimeConf",
     "GCArgs",
     "GCAttachment",
@@ -174,7 +184,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         scan_conf_dir,
     )
     from .exec import AsyncExecutor, AsyncSubprocessExecutor, Executor, SubprocessExecutor
-    from .invoke import find_in_path
+    from .invoke import (
+        ExecOptions,
+        ExecOptionsError,
+        InvalidPluginNameError,
+        cni_env,
+        find_in_path,
+        plugin_environ,
+    )
     from .runtime import (
         AsyncCNIConfig,
         CNIConfig,
