@@ -86,6 +86,41 @@ _LAZY: dict[str, str] = {
     "NetworkAttachment": "runtime",
     "CNIConfig": "runtime",
     "AsyncCNIConfig": "runtime",
+    # sandbox networking and Kubernetes helpers
+    "Sandbox": "sandbox",
+    "AsyncSandbox": "sandbox",
+    "SandboxError": "sandbox",
+    "SandboxResult": "sandbox",
+    "SandboxStatus": "sandbox",
+    "TeardownReport": "sandbox",
+    "GCReport": "sandbox",
+    "loopback_conf_list": "sandbox",
+    "LOOPBACK_CONFLIST": "sandbox",
+    "diagnose": "diagnose",
+    "Diagnosis": "diagnose",
+    "ConfDirWatcher": "watch",
+    "ChangeEvent": "watch",
+    "create_netns": "netns",
+    "delete_netns": "netns",
+    "temporary_netns": "netns",
+    "run_in_netns": "netns",
+    "call_in_netns": "netns",
+    "list_netns": "netns",
+    "netns_available": "netns",
+    "NetnsError": "netns",
+    "parse_quantity": "quantity",
+    "parse_bandwidth": "quantity",
+    "QuantityError": "quantity",
+    "PortMapping": "k8s",
+    "Bandwidth": "k8s",
+    "IPRange": "k8s",
+    "CapabilityError": "k8s",
+    "port_mappings": "k8s",
+    "bandwidth_from_annotations": "k8s",
+    "capability_args": "k8s",
+    "pod_capability_args": "k8s",
+    "pod_cni_args": "k8s",
+    "WELL_KNOWN_CAPABILITIES": "k8s",
 }
 
 __all__ = [
@@ -152,6 +187,40 @@ __all__ = [
     "NetworkAttachment",
     "CNIConfig",
     "AsyncCNIConfig",
+    "Sandbox",
+    "AsyncSandbox",
+    "SandboxError",
+    "SandboxResult",
+    "SandboxStatus",
+    "TeardownReport",
+    "GCReport",
+    "loopback_conf_list",
+    "LOOPBACK_CONFLIST",
+    "diagnose",
+    "Diagnosis",
+    "ConfDirWatcher",
+    "ChangeEvent",
+    "create_netns",
+    "delete_netns",
+    "temporary_netns",
+    "run_in_netns",
+    "call_in_netns",
+    "list_netns",
+    "netns_available",
+    "NetnsError",
+    "parse_quantity",
+    "parse_bandwidth",
+    "QuantityError",
+    "PortMapping",
+    "Bandwidth",
+    "IPRange",
+    "CapabilityError",
+    "port_mappings",
+    "bandwidth_from_annotations",
+    "capability_args",
+    "pod_capability_args",
+    "pod_cni_args",
+    "WELL_KNOWN_CAPABILITIES",
 ]
 
 
@@ -172,9 +241,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .config import (
         ConfDirScan,
         NetworkConfig,
+        NetworkConfigList,
         ScanFailure,
         ScannedNetwork,
-        NetworkConfigList,
         conf_files,
         conf_list_from_conf,
         inject_conf,
@@ -182,6 +251,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_conf_list,
         plugin_confs_from_files,
         scan_conf_dir,
+    )
+    from .diagnose import (
+        Diagnosis,
+        diagnose,
     )
     from .exec import AsyncExecutor, AsyncSubprocessExecutor, Executor, SubprocessExecutor
     from .invoke import (
@@ -192,6 +265,33 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         find_in_path,
         plugin_environ,
     )
+    from .k8s import (
+        WELL_KNOWN_CAPABILITIES,
+        Bandwidth,
+        CapabilityError,
+        IPRange,
+        PortMapping,
+        bandwidth_from_annotations,
+        capability_args,
+        pod_capability_args,
+        pod_cni_args,
+        port_mappings,
+    )
+    from .netns import (
+        NetnsError,
+        call_in_netns,
+        create_netns,
+        delete_netns,
+        list_netns,
+        netns_available,
+        run_in_netns,
+        temporary_netns,
+    )
+    from .quantity import (
+        QuantityError,
+        parse_bandwidth,
+        parse_quantity,
+    )
     from .runtime import (
         AsyncCNIConfig,
         CNIConfig,
@@ -199,6 +299,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         GCAttachment,
         NetworkAttachment,
         RuntimeConf,
+    )
+    from .sandbox import (
+        LOOPBACK_CONFLIST,
+        AsyncSandbox,
+        GCReport,
+        Sandbox,
+        SandboxError,
+        SandboxResult,
+        SandboxStatus,
+        TeardownReport,
+        loopback_conf_list,
     )
     from .types import (
         Result,
@@ -213,3 +324,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         result_from_plugin_output,
     )
     from .version import PluginInfo
+    from .watch import (
+        ChangeEvent,
+        ConfDirWatcher,
+    )
