@@ -6,7 +6,7 @@ import shutil
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -41,3 +41,11 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against their physical floors (needs cc); prints a table of ratios."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; warnings are errors."""
+    session.install("-e", ".[docs]")
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("mkdocs", "build", "--strict", *session.posargs)

@@ -239,6 +239,18 @@ class NetworkConfig:
         name = os.fsdecode(path)
         return cls.from_bytes(read_config_file(name), path=name)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the configuration's keys as a compact HTML table."""
+        from . import _display
+
+        return _display.config_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython display: one key per line."""
+        from . import _display
+
+        _display.pretty(self, printer, cycle)
+
 
 def _plugin_from_object(obj: Any, raw_bytes: builtins.bytes, path: str | None) -> NetworkConfig:
     if obj is None:  # Go decodes `null` into the zero PluginConf, which then lacks a type
@@ -327,6 +339,18 @@ class NetworkConfigList:
     def with_cni_version(self, version: str) -> NetworkConfigList:
         """The same list with another selected protocol version (used by version negotiation)."""
         return attrs.evolve(self, cni_version=version)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the network's facts and its plugin chain as HTML tables."""
+        from . import _display
+
+        return _display.config_list_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython display: the network's facts, then one line per plugin."""
+        from . import _display
+
+        _display.pretty(self, printer, cycle)
 
 
 def _read_bool(obj: dict[str, Any], key: str, path: str | None) -> bool:

@@ -16,6 +16,18 @@ from typing import Any
 class PycniError(Exception):
     """Base class of every error raised by pycni."""
 
+    def _repr_html_(self) -> str:
+        """Notebook display: message, facts, plugin stderr and causes (:mod:`pycni._display`)."""
+        from . import _display
+
+        return _display.error_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython display: ``Class: message`` followed by the error's facts and causes."""
+        from . import _display
+
+        _display.pretty(self, printer, cycle)
+
 
 # --------------------------------------------------------------------------------------------
 # The spec's error object

@@ -102,6 +102,18 @@ class Result:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join([self.cni_version, *self._brief_fields()])})"
 
+    def _repr_html_(self) -> str:
+        """Notebook display: a compact HTML table (rendered by :mod:`pycni._display`)."""
+        from .. import _display
+
+        return _display.result_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython display: a few aligned lines instead of the JSON of ``str()``."""
+        from .. import _display
+
+        _display.pretty(self, printer, cycle)
+
 
 def family_version_error(cls: type[Result], version: str) -> ResultError:
     """libcni's creator check: ``result type supports [1.0.0 1.1.0] but unmarshalled ...``."""
