@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -174,9 +175,9 @@ class _Base:
             return cni.get_status_network_list, (op.config,)
         if op.verb == "GC":
             return cni.gc_network_list, (op.config, op.gc_args)
-        method = {"ADD": cni.add_network_list, "DEL": cni.del_network_list}.get(
-            op.verb, cni.check_network_list
-        )
+        if op.verb == "DEL":  # rollback and teardown: every plugin gets its DEL
+            return functools.partial(cni.del_network_list, best_effort=True), (op.config, op.rt)
+        method = cni.add_network_list if op.verb == "ADD" else cni.check_network_list
         return method, (op.config, op.rt)
 
     def _cached(self, container_id: str) -> list[NetworkAttachment]:

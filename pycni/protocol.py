@@ -21,6 +21,7 @@ import attrs
 from . import _json, cache
 from .config import NetworkConfig, NetworkConfigList
 from .errors import (
+    AggregateError,
     CacheError,
     ChainError,
     CheckNotSupportedError,
@@ -303,11 +304,17 @@ def delete(
     path: Sequence[str],
     *,
     wrap: bool,
+    best_effort: bool = False,
 ) -> Plan[None]:
     """DEL: plugins in reverse order, all with the cached result (from 0.4.0) as ``prevResult``.
 
     An unreadable or unconvertible cache entry never blocks DEL: it is removed and DEL runs without
     ``prevResult``. On success the cache entry is removed; on failure it is kept.
+
+    libcni stops at the first failing plugin. With ``best_effort`` (beyond libcni, used for
+    rollbacks and teardowns) every plugin still gets its DEL, so a missing plugin at the end of a
+    chain cannot leave the interface and address of the plugins before it behind; the failures
+    are raised together afterwards and the cache entry is kept for a retry.
     """
     parse_version(cni_version)
     validate_attachment(name, rt)
@@ -320,10 +327,20 @@ def delete(
             yield DeleteCache(entry)
             cached = None
         prev = cached.to_dict() if cached is not None else None
+    errors: list[PycniError] = []
     for index in reversed(range(len(plugins))):
         plugin = plugins[index]
         step = _run_one("DEL", plugin, name, cni_version, prev, rt, path)
-        yield from (_wrapped(step, plugin, "delete", index, name) if wrap else step)
+        try:
+            yield from (_wrapped(step, plugin, "delete", index, name) if wrap else step)
+        except PycniError as exc:
+            if not best_effort:
+                raise
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise AggregateError(errors)
     yield DeleteCache(entry)
 
 
@@ -341,9 +358,13 @@ def check_network_list(conf: NetworkConfigList, rt: RuntimeConf, path: Sequence[
     )
 
 
-def del_network_list(conf: NetworkConfigList, rt: RuntimeConf, path: Sequence[str]) -> Plan[None]:
-    """``DelNetworkList``."""
-    return delete(conf.plugins, conf.name, conf.cni_version, rt, path, wrap=True)
+def del_network_list(
+    conf: NetworkConfigList, rt: RuntimeConf, path: Sequence[str], *, best_effort: bool = False
+) -> Plan[None]:
+    """``DelNetworkList`` (``best_effort``: every plugin gets its DEL even after a failure)."""
+    return delete(
+        conf.plugins, conf.name, conf.cni_version, rt, path, wrap=True, best_effort=best_effort
+    )
 
 
 def add_network(plugin: NetworkConfig, rt: RuntimeConf, path: Sequence[str]) -> Plan[Result | None]:

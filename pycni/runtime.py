@@ -271,11 +271,23 @@ class CNIConfig(_Common):
         )
 
     def del_network_list(
-        self, conf: NetworkConfigList, rt: RuntimeConf, *, timeout: float | None = None
+        self,
+        conf: NetworkConfigList,
+        rt: RuntimeConf,
+        *,
+        timeout: float | None = None,
+        best_effort: bool = False,
     ) -> None:
-        """DEL every plugin of the list in reverse order; remove the cache entry on success."""
+        """DEL every plugin of the list in reverse order; remove the cache entry on success.
+
+        ``best_effort=True`` (beyond libcni) runs every plugin's DEL even after one fails and
+        raises the failures together; rollbacks and teardowns want that.
+        """
         self._attachment_op(
-            lambda c: protocol.del_network_list(c, rt, self.path), conf, rt, timeout
+            lambda c: protocol.del_network_list(c, rt, self.path, best_effort=best_effort),
+            conf,
+            rt,
+            timeout,
         )
 
     def gc_network_list(
@@ -350,7 +362,9 @@ class CNIConfig(_Common):
         try:
             result = self.add_network_list(conf, rt, timeout=timeout)
         except BaseException:
-            _cleanup_after_failed_add(lambda: self.del_network_list(conf, rt, timeout=timeout))
+            _cleanup_after_failed_add(
+                lambda: self.del_network_list(conf, rt, timeout=timeout, best_effort=True)
+            )
             raise
         try:
             yield result
@@ -464,11 +478,20 @@ class AsyncCNIConfig(_Common):
         )
 
     async def del_network_list(
-        self, conf: NetworkConfigList, rt: RuntimeConf, *, timeout: float | None = None
+        self,
+        conf: NetworkConfigList,
+        rt: RuntimeConf,
+        *,
+        timeout: float | None = None,
+        best_effort: bool = False,
     ) -> None:
-        """DEL every plugin of the list in reverse order; remove the cache entry on success."""
+        """DEL every plugin of the list in reverse order; remove the cache entry on success
+        (``best_effort``: as :meth:`CNIConfig.del_network_list`)."""
         await self._attachment_op(
-            lambda c: protocol.del_network_list(c, rt, self.path), conf, rt, timeout
+            lambda c: protocol.del_network_list(c, rt, self.path, best_effort=best_effort),
+            conf,
+            rt,
+            timeout,
         )
 
     async def gc_network_list(
@@ -544,7 +567,7 @@ class AsyncCNIConfig(_Common):
             result = await self.add_network_list(conf, rt, timeout=timeout)
         except BaseException:
             try:
-                await self.del_network_list(conf, rt, timeout=timeout)
+                await self.del_network_list(conf, rt, timeout=timeout, best_effort=True)
             except PycniError as exc:
                 logger.warning("DEL after failed ADD also failed: %s", exc)
             raise

@@ -421,3 +421,23 @@ def test_cni_versions_selection_and_negotiation(
     with pytest.raises(pycni.NegotiationError) as info:
         fresh.add_network_list(conf, fx.rt)
     assert 'noop supports ["0.3.1"]' in str(info.value)
+
+
+def test_best_effort_del_runs_every_plugin(fx: ListFixture) -> None:
+    """Beyond libcni: with best_effort=True a failing plugin does not stop the DELs of the
+    plugins before it in the chain; the failure is still raised and the cache entry kept."""
+    fx.write_cache(json.dumps(IP_RESULT))
+    fx.debugs[1].write_text(json.dumps({"ReportError": "plugin error: banana"}))
+    fx.debugs[0].write_text("{}")
+    with pytest.raises(pycni.ChainError, match="banana"):
+        fx.cni.del_network_list(fx.conf(), fx.rt)
+    assert "Command" not in fx.debug(0), "libcni parity: DEL stops at the first failure"
+    with pytest.raises(pycni.ChainError, match="banana"):
+        fx.cni.del_network_list(fx.conf(), fx.rt, best_effort=True)
+    assert fx.debug(0)["Command"] == "DEL"
+    assert fx.cache_file().exists()
+    missing = fx.conf(types=("noop", "gone-1", "gone-2"))
+    with pytest.raises(pycni.AggregateError) as info:
+        fx.cni.del_network_list(missing, fx.rt, best_effort=True)
+    assert len(info.value.errors) == 2
+    assert 'failed to find plugin "gone-2"' in str(info.value)

@@ -151,11 +151,6 @@ def test_rollback_when_second_network_plugin_is_missing(lab: Lab, tmp_path: Path
     _rollback_case(lab, tmp_path, second)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rollback DEL of a chain stops at its missing plugin (libcni's DelNetworkList "
-    "order), so the bridge before it is never deleted and its address stays allocated",
-)
 def test_rollback_when_a_chained_plugin_is_missing(lab: Lab, tmp_path: Path) -> None:
     """The second network is bridge + a plugin that does not exist: ADD attaches eth1 and
     allocates its address before failing; the rollback DEL must undo that too."""
