@@ -112,6 +112,8 @@ def dumps_sorted(value: Any) -> bytes:
         return json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         ).encode("utf-8")
+    except RecursionError:
+        raise JSONError("exceeded max depth while writing JSON") from None
     except UnicodeEncodeError:
         return json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False

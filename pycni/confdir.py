@@ -95,8 +95,15 @@ def plugin_confs_from_files(
     ``NetworkPluginConfsFromFiles``).
 
     Only ``.conf`` files count; a missing directory gives ``[]``. As in libcni the name is joined
-    and cleaned like a path, so ``""`` means ``conf_dir`` itself.
+    and cleaned like a path, so ``""`` means ``conf_dir`` itself. Unlike libcni, a name with a
+    path separator or a ``..``/``.`` component is refused: a conflist must not pull plugin
+    configurations from outside its conf dir.
     """
+    if "/" in network_name or network_name in (".", ".."):
+        raise ConfigError(
+            f"network name {network_name!r} cannot name a plugin sub-directory of {conf_dir}",
+            field="name",
+        )
     plugin_dir = _go_join(os.fsdecode(conf_dir), network_name)
     try:
         files = conf_files(plugin_dir, [".conf"])

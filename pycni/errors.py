@@ -292,6 +292,20 @@ class PluginError(CNIError):
         self.stderr_tail = stderr_tail
         self.elapsed = elapsed
 
+    def __str__(self) -> str:
+        text = super().__str__()
+        if text:
+            return text
+        # libcni's text would be empty (the plugin printed an error object without msg): say so.
+        if self.exit_status is not None:
+            how = f"exit status {self.exit_status}"
+        elif self.signal:
+            how = f"signal: {self.signal}"
+        else:
+            how = "failed"
+        who = self.plugin_type or self.plugin_path or "plugin"
+        return f"plugin {who} returned an error object without a message (code {self.code}): {how}"
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(plugin_type={self.plugin_type!r}, verb={self.verb!r}, "

@@ -19,6 +19,7 @@ Lock order is always network first, then attachment.
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import os
 import time
@@ -29,7 +30,7 @@ from contextlib import asynccontextmanager, contextmanager
 import filelock
 
 from . import cache
-from .errors import LockTimeoutError, PycniError
+from .errors import CacheError, LockTimeoutError, PycniError
 from .runtime_conf import RuntimeConf
 from .validate import validate_network_name
 
@@ -75,7 +76,7 @@ class _SharedLock:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        self.fd = _open_lock_file(path)
 
     def try_lock(self, exclusive: bool) -> bool:
         try:
@@ -111,12 +112,27 @@ class _SharedLock:
             self.fd = -1
 
 
+def _open_lock_file(path: str) -> int:
+    """Open (creating 0600) a lock file without following a symlink planted at its path."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise _lock_error(path, exc) from exc
+
+
+def _lock_error(path: str, exc: OSError) -> CacheError:
+    reason = "is a symlink; refusing to follow it" if exc.errno == errno.ELOOP else exc.strerror
+    return CacheError(f"cannot open lock file {path}: {reason}", path=path)
+
+
 def _acquire_file_lock(lock: filelock.BaseFileLock, deadline: float | None) -> None:
     remaining = _remaining(deadline)
     try:
         lock.acquire(timeout=-1 if remaining is None else remaining)
     except filelock.Timeout:
         raise _timeout_error(str(lock.lock_file), deadline) from None
+    except OSError as exc:
+        raise _lock_error(str(lock.lock_file), exc) from exc
 
 
 @contextmanager
@@ -178,6 +194,8 @@ async def async_attachment_lock(
             await lock.acquire(timeout=-1 if remaining is None else remaining)
         except filelock.Timeout:
             raise _timeout_error(paths[1], deadline) from None
+        except OSError as exc:
+            raise _lock_error(paths[1], exc) from exc
         try:
             yield
         finally:
