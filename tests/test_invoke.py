@@ -327,10 +327,12 @@ def test_json_error_on_stdout_wins_over_stderr() -> None:
 
 
 def test_json_non_error_gives_an_empty_message() -> None:
-    """Reference 4.2 item 8 / 11 item 19: a JSON value that is not an error -> code 0, empty."""
+    """Reference 4.2 item 8 / 11 item 19: a JSON value that is not an error -> code 0 and an
+    empty msg (libcni's facts); unlike libcni's empty text, str() then names the plugin."""
     for stdout in (b'{"some":"result"}', b"null", b'{"msg":null,"code":null}'):
         err = _fail(stdout=stdout)
-        assert (err.code, str(err)) == (0, ""), stdout
+        assert (err.code, err.msg, err.details) == (0, "", ""), stdout
+        assert "returned an error object without a message" in str(err)
 
 
 @pytest.mark.parametrize(
