@@ -96,7 +96,9 @@ def bench_chain(rounds: int) -> list[tuple[str, str, str]]:
         t_sync = median_time(sync_cycle, rounds)
         t_async = median_time(lambda: asyncio.run(async_cycle()), rounds)
         rows.append(("chain 10 plugins ADD+DEL, sync / floor", f"{t_sync / floor:.2f}", "<= 1.10"))
-        rows.append(("chain 10 plugins ADD+DEL, async / floor", f"{t_async / floor:.2f}", "<= 1.10"))
+        rows.append(
+            ("chain 10 plugins ADD+DEL, async / floor", f"{t_async / floor:.2f}", "<= 1.10")
+        )
         rows.append(("  (floor: 20 fork/exec of the C plugin, ms)", f"{floor * 1000:.1f}", ""))
     return rows
 
@@ -154,7 +156,9 @@ def bench_config(rounds: int) -> list[tuple[str, str, str]]:
             Path(conf_dir, f"{i:04d}-net.conflist").write_text(json.dumps(doc, indent=2))
         t_lookup = median_time(lambda: pycni.load_conf_list(conf_dir, "net0999"), rounds)
         t_scan = median_time(lambda: pycni.scan_conf_dir(conf_dir), rounds)
-        rows.append(("load_conf_list (1,000 files), us per file", f"{t_lookup * 1e6 / 1000:.1f}", "< 40"))
+        rows.append(
+            ("load_conf_list (1,000 files), us per file", f"{t_lookup * 1e6 / 1000:.1f}", "< 40")
+        )
         rows.append(("scan_conf_dir (1,000 files), us per file", f"{t_scan * 1e6 / 1000:.1f}", ""))
     return rows
 
@@ -194,11 +198,19 @@ def bench_concurrency(rounds: int) -> list[tuple[str, str, str]]:
         rows.append(("async 200 attachments, concurrency 1 (att/s)", f"{200 / base:.0f}", ""))
         for c in (4, 16):
             t = median_time(lambda c=c: asyncio.run(run(c)), 1)
-            rows.append((f"async concurrency {c}: att/s (speed-up)", f"{200 / t:.0f} ({base / t:.2f}x)", ""))
+            rows.append(
+                (f"async concurrency {c}: att/s (speed-up)", f"{200 / t:.0f} ({base / t:.2f}x)", "")
+            )
         tbase = median_time(lambda: threads(1), 1)
         for c in (4, 16):
             t = median_time(lambda c=c: threads(c), 1)
-            rows.append((f"threads concurrency {c}: att/s (speed-up)", f"{200 / t:.0f} ({tbase / t:.2f}x)", ""))
+            rows.append(
+                (
+                    f"threads concurrency {c}: att/s (speed-up)",
+                    f"{200 / t:.0f} ({tbase / t:.2f}x)",
+                    "",
+                )
+            )
     return rows
 
 
@@ -290,7 +302,9 @@ def main() -> None:
     print(f"{'benchmark'.ljust(width)}  {'figure':>18}  target")
     for label, value, target in rows:
         print(f"{label.ljust(width)}  {value:>18}  {target}")
-    print(f"(max RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
+    print(
+        f"(max RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)"
+    )
 
 
 if __name__ == "__main__":
