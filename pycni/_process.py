@@ -20,19 +20,21 @@ bad environment) propagate unchanged so the caller can retry "text file busy".
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import select
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from .invoke import ExecOptions, RawOutcome
 
-__all__ = ["kill_group", "run_async", "spawn_sync", "communicate_sync"]
+__all__ = ["communicate_sync", "kill_group", "run_async", "spawn_sync"]
 
 _READ_SIZE = 65536
 _WRITE_SIZE = 65536
@@ -306,6 +308,20 @@ async def _until(future: asyncio.Future[None], deadline: float | None) -> bool:
     return future.done()
 
 
+def _pidfd_supported() -> bool:
+    """Whether this kernel and Python offer ``pidfd_open`` (Linux 5.3+, Python 3.9+)."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
+
+
+_PIDFD = _pidfd_supported()
+
+
 async def run_async(
     target: str,
     argv0: str,
@@ -317,8 +333,244 @@ async def run_async(
 ) -> RawOutcome:
     """The asyncio twin of :func:`spawn_sync` + :func:`communicate_sync`.
 
-    On cancellation the group is killed and :class:`asyncio.CancelledError` propagates.
+    On cancellation the group is killed and :class:`asyncio.CancelledError` propagates. Where the
+    kernel has pidfds the plugin is watched with one (no helper thread per process, which is what
+    asyncio's default child watcher costs before Python 3.12); elsewhere asyncio's subprocess
+    transport is used.
     """
+    if _PIDFD:
+        return await _run_pidfd(target, argv0, stdin, env, deadline=deadline, options=options)
+    return await _run_transport(target, argv0, stdin, env, deadline=deadline, options=options)
+
+
+class _PidfdRun:
+    """One plugin process driven by event-loop callbacks on its pipes and its pidfd."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes], options: ExecOptions
+    ) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self.loop = loop
+        self.proc = proc
+        self.cap = options.max_output
+        self.out: list[bytes] = []
+        self.out_size = 0
+        self.err = _TailBuffer(options.max_output)
+        self.overflow = False
+        self.in_fd = proc.stdin.fileno()
+        self.out_fd = proc.stdout.fileno()
+        self.err_fd = proc.stderr.fileno()
+        self.pidfd = os.pidfd_open(proc.pid)
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.eof: asyncio.Future[None] = loop.create_future()
+        self.readers = {self.out_fd, self.err_fd}
+        self.pending = memoryview(b"")
+        self.writing = False
+
+    def start(self, stdin: bytes) -> None:
+        for fd in (self.out_fd, self.err_fd):
+            os.set_blocking(fd, False)
+            self.loop.add_reader(fd, self._read, fd)
+        self.loop.add_reader(self.pidfd, self._exited)
+        if len(stdin) <= _PIPE_BUF:
+            try:
+                if stdin:
+                    os.write(self.in_fd, stdin)
+            except BrokenPipeError:
+                pass  # the plugin exited without reading: not our error
+            self._close_stdin()
+        else:
+            os.set_blocking(self.in_fd, False)
+            self.pending = memoryview(stdin)
+            self.writing = True
+            self.loop.add_writer(self.in_fd, self._write)
+
+    def _close_stdin(self) -> None:
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+
+    def _write(self) -> None:
+        try:
+            written = os.write(self.in_fd, self.pending[:_WRITE_SIZE])
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            written = len(self.pending)
+        self.pending = self.pending[written:]
+        if not self.pending:
+            self._stop_writing()
+
+    def _stop_writing(self) -> None:
+        if self.writing:
+            self.writing = False
+            self.loop.remove_writer(self.in_fd)
+            self._close_stdin()
+
+    def _read(self, fd: int) -> None:
+        try:
+            data = os.read(fd, _READ_SIZE)
+        except BlockingIOError:
+            return
+        if not data:
+            self._stop_reading(fd)
+        elif fd == self.out_fd:
+            if self.overflow:
+                return
+            self.out_size += len(data)
+            if self.out_size > self.cap:
+                self.overflow = True
+                self.out.clear()
+                kill_group(self.proc.pid)
+                return
+            self.out.append(data)
+        else:
+            self.err.append(data)
+
+    def _stop_reading(self, fd: int) -> None:
+        if fd in self.readers:
+            self.readers.discard(fd)
+            self.loop.remove_reader(fd)
+        if not self.readers and not self.eof.done():
+            self.eof.set_result(None)
+
+    def _exited(self) -> None:
+        self.loop.remove_reader(self.pidfd)
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def drain(self) -> None:
+        """Take what is already in the pipes (helpers held them past the grace period)."""
+        for fd in list(self.readers):
+            _drain(fd, self.out.append if fd == self.out_fd else self.err.append)
+
+    def close(self) -> None:
+        self._stop_writing()
+        for fd in list(self.readers):
+            self._stop_reading(fd)
+        if not self.exited.done():
+            self.loop.remove_reader(self.pidfd)
+        os.close(self.pidfd)
+        _close(self.proc)
+
+
+_spawner: concurrent.futures.ThreadPoolExecutor | None = None
+_running = 0
+_spawner_lock = threading.Lock()
+
+
+def _spawn_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _spawner  # noqa: PLW0603 - one small pool per process, created on first use
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = concurrent.futures.ThreadPoolExecutor(
+                max_workers=8, thread_name_prefix="pycni-spawn"
+            )
+        return _spawner
+
+
+async def _spawn_off_loop(
+    loop: asyncio.AbstractEventLoop, target: str, argv0: str, env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start the plugin from a worker thread.
+
+    ``fork``/``exec`` blocks the calling thread until the child has exec'd, which under load
+    (many plugins starting at once on few cores) is milliseconds; done on the event loop it
+    would serialise every concurrent call. If the caller is cancelled meanwhile, the process
+    that was started anyway is killed with its group.
+    """
+    future = loop.run_in_executor(_spawn_pool(), spawn_sync, target, argv0, env)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(_kill_spawned)
+        raise
+
+
+def _kill_spawned(future: asyncio.Future[subprocess.Popen[bytes]]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    proc = future.result()
+    kill_group(proc.pid)
+    _reap(proc)
+    _close(proc)
+
+
+async def _run_pidfd(
+    target: str,
+    argv0: str,
+    stdin: bytes,
+    env: Mapping[str, str],
+    *,
+    deadline: float | None,
+    options: ExecOptions,
+) -> RawOutcome:
+    global _running  # noqa: PLW0603 - a process-wide count of plugins this module runs
+    loop = asyncio.get_running_loop()
+    if _running:  # others are starting or running: do not block the loop on fork/exec
+        proc = await _spawn_off_loop(loop, target, argv0, env)
+    else:  # alone: starting inline is cheaper than a thread hop
+        proc = spawn_sync(target, argv0, env)
+    _running += 1
+    try:
+        return await _drive_pidfd(loop, proc, stdin, deadline, options)
+    finally:
+        _running -= 1
+
+
+async def _drive_pidfd(
+    loop: asyncio.AbstractEventLoop,
+    proc: subprocess.Popen[bytes],
+    stdin: bytes,
+    deadline: float | None,
+    options: ExecOptions,
+) -> RawOutcome:
+    try:
+        run = _PidfdRun(loop, proc, options)
+    except BaseException:  # e.g. out of file descriptors for the pidfd
+        kill_group(proc.pid)
+        _reap(proc)
+        _close(proc)
+        raise
+    killed = False
+    try:
+        run.start(stdin)
+        if not await _until(run.exited, deadline):
+            killed = True
+            kill_group(proc.pid)
+            await _until(run.exited, time.monotonic() + _REAP_WAIT)
+            return RawOutcome("timeout", None, b"", run.err.value())
+        if not run.eof.done():
+            await _until(run.eof, time.monotonic() + options.exit_grace)
+            if not run.eof.done():
+                kill_group(proc.pid)  # leftovers hold our pipes: keep what they wrote
+                run.drain()
+        if run.overflow:
+            return RawOutcome("overflow", None, b"", run.err.value())
+        return RawOutcome("exited", _reap(proc), b"".join(run.out), run.err.value())
+    except BaseException:
+        if not killed:  # cancelled (or worse): the group, helpers included, must not survive
+            kill_group(proc.pid)
+        if not run.exited.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await _until(run.exited, time.monotonic() + _REAP_WAIT)
+        raise
+    finally:
+        run.close()
+        if proc.returncode is None:
+            _reap(proc)
+
+
+async def _run_transport(
+    target: str,
+    argv0: str,
+    stdin: bytes,
+    env: Mapping[str, str],
+    *,
+    deadline: float | None,
+    options: ExecOptions,
+) -> RawOutcome:
+    """asyncio's subprocess transport (platforms without pidfds)."""
     loop = asyncio.get_running_loop()
     transport, proto = await loop.subprocess_exec(
         lambda: _Collector(loop, options),
