@@ -195,12 +195,14 @@ class CNIConfig(_Common):
     # --- driving ---------------------------------------------------------------------------
 
     def _drive(self, plan: protocol.Plan[T], cache_dir: str, deadline: float | None) -> T:
+        environ = dict(os.environ)  # once per call: copying os.environ per plugin is costly
+
         def answer(effect: protocol.Effect) -> Any:
             if isinstance(effect, protocol.Exec):
                 return self.executor.exec_plugin(
                     effect.plugin_path,
                     effect.stdin,
-                    plugin_environ(effect.cni_vars),
+                    plugin_environ(effect.cni_vars, environ),
                     timeout=self._timeout_for(effect, deadline),
                 )
             if isinstance(effect, protocol.DecodeVersion):
@@ -400,12 +402,14 @@ class AsyncCNIConfig(_Common):
         )
 
     async def _drive(self, plan: protocol.Plan[T], cache_dir: str, deadline: float | None) -> T:
+        environ = dict(os.environ)  # once per call: copying os.environ per plugin is costly
+
         async def answer(effect: protocol.Effect) -> Any:
             if isinstance(effect, protocol.Exec):
                 return await self.executor.exec_plugin(
                     effect.plugin_path,
                     effect.stdin,
-                    plugin_environ(effect.cni_vars),
+                    plugin_environ(effect.cni_vars, environ),
                     timeout=self._timeout_for(effect, deadline),
                 )
             if isinstance(effect, protocol.DecodeVersion):
