@@ -441,3 +441,38 @@ def test_best_effort_del_runs_every_plugin(fx: ListFixture) -> None:
         fx.cni.del_network_list(missing, fx.rt, best_effort=True)
     assert len(info.value.errors) == 2
     assert 'failed to find plugin "gone-2"' in str(info.value)
+
+
+def _attach(fx: ListFixture, conf: NetworkConfigList) -> Any:
+    """Enter cni.attach() for either driver and return (result, commands seen inside)."""
+    import asyncio
+
+    cni = fx.cni.cni
+    if isinstance(cni, pycni.AsyncCNIConfig):
+
+        async def run() -> Any:
+            async with cni.attach(conf, fx.rt) as result:
+                return result, [e["Command"] for e in read(fx.command_log)]
+
+        return asyncio.run(run())
+    with cni.attach(conf, fx.rt) as result:
+        return result, [e["Command"] for e in read(fx.command_log)]
+
+
+def test_attach_context_manager_adds_then_deletes(fx: ListFixture) -> None:
+    """Issue 5: ``with cni.attach(conf, rt) as result`` runs ADD, then DEL on exit."""
+    result, inside = _attach(fx, fx.conf())
+    assert inside == ["ADD"]
+    assert result.to_dict()["ips"] == [{"address": "10.1.2.3/24"}]
+    assert [e["Command"] for e in read(fx.command_log)] == ["ADD", "DEL"]
+    assert not fx.cache_file().exists()
+
+
+def test_attach_runs_del_after_failed_add_and_reraises(fx: ListFixture) -> None:
+    """Issue 5 and spec 1.7 item 33: after a failed ADD the DEL the spec requires runs at once
+    (every plugin, best effort) and the ADD error is re-raised."""
+    fx.debugs[2].write_text(json.dumps({"ReportError": "plugin error: banana"}))
+    with pytest.raises(pycni.ChainError, match=r"failed \(add\): plugin error: banana"):
+        _attach(fx, fx.conf())
+    assert [e["Command"] for e in read(fx.command_log)] == ["ADD", "DEL"]
+    assert not fx.cache_file().exists()
