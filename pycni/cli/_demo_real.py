@@ -81,6 +81,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         raise UsageError(f"pycni demo --real: {why}")
     plugin_dir = find_plugin_dir(args)
     bridge_existed = os.path.exists(f"/sys/class/net/{BRIDGE}")
+    forward_before = _read_ip_forward()
     story = Story(out)
     with tempfile.TemporaryDirectory(prefix="pycni-demo-real-") as workspace:
         try:
@@ -89,11 +90,32 @@ def run(args: argparse.Namespace, out: Output) -> int:
         finally:
             if not bridge_existed:
                 _delete_link(BRIDGE)
+            _restore_ip_forward(forward_before)  # the bridge plugin turns forwarding on
     story.text()
     story.text(f"Done: networks detached, namespace and {BRIDGE} removed, workspace deleted.")
     story.doc["ok"] = True
     out.document(story.doc)
     return EXIT_OK
+
+
+_IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
+
+
+def _read_ip_forward() -> str | None:
+    try:
+        with open(_IP_FORWARD) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _restore_ip_forward(value: str | None) -> None:
+    if value is not None and _read_ip_forward() != value:
+        try:
+            with open(_IP_FORWARD, "w") as f:
+                f.write(value)
+        except OSError:
+            pass
 
 
 def _delete_link(name: str) -> None:
