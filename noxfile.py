@@ -49,3 +49,21 @@ def docs(session: nox.Session) -> None:
     session.install("-e", ".[docs]")
     session.env["NO_MKDOCS_2_WARNING"] = "1"
     session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The nightly-style fuzz run: >= 10,000 generated cases per parser (about 20 minutes)."""
+    session.install("-e", ".[test]")
+    session.env["HYPOTHESIS_PROFILE"] = "nightly"
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/reliability",
+        "-k",
+        "fuzz",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )

@@ -24,6 +24,7 @@ import logging
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import attrs
 
 from . import _json
-from .errors import CacheError, PycniError
+from .errors import CacheError, ErrorCode, PycniError, ValidationError
 from .runtime_conf import NetworkAttachment, RuntimeConf
 from .validate import validate_container_id, validate_interface_name, validate_network_name
 
@@ -60,10 +61,16 @@ def resolve_cache_dir(config_cache_dir: str | None, rt: RuntimeConf | None = Non
     return DEFAULT_CACHE_DIR
 
 
+#: Longest cache file name: NAME_MAX (255) less room for the temporary-file prefix and suffix.
+MAX_ENTRY_NAME = 230
+
+
 def entry_name(network: str, container_id: str, ifname: str) -> str:
     """The cache file name ``<network>-<containerID>-<ifname>``, validated so it is a plain name.
 
-    Empty parts give libcni's error; invalid parts give the :class:`ValidationError` of that part.
+    Empty parts give libcni's error; invalid parts give the :class:`ValidationError` of that part;
+    a name too long for a file name is refused here, before any plugin runs (libcni would run
+    every plugin's ADD and then fail to write the cache, leaving the attachment behind).
     """
     if not network or not container_id or not ifname:
         raise CacheError(
@@ -73,7 +80,16 @@ def entry_name(network: str, container_id: str, ifname: str) -> str:
     validate_network_name(network)
     validate_container_id(container_id)
     validate_interface_name(ifname)
-    return f"{network}-{container_id}-{ifname}"
+    name = f"{network}-{container_id}-{ifname}"
+    if len(name.encode()) > MAX_ENTRY_NAME:
+        raise ValidationError(
+            ErrorCode.INVALID_ENVIRONMENT_VARIABLES,
+            "attachment name too long",
+            f"{len(name.encode())} bytes in <network>-<containerID>-<ifname>; at most "
+            f"{MAX_ENTRY_NAME} fit a cache file name",
+            field="containerID",
+        )
+    return name
 
 
 def entry_path(cache_dir: str, network: str, container_id: str, ifname: str) -> str:
@@ -231,11 +247,39 @@ def decode_attachment(data: bytes, container_id: str = "") -> NetworkAttachment 
 # ------------------------------------------------------------------------------------------
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_warned_sticky: set[str] = set()
+
+
+def _check_permissions(path: str, mode: int) -> None:
+    """Refuse a world-writable directory without the sticky bit; warn (once) about one with it.
+
+    Anyone who can write to the cache dir or ``results`` can plant, replace or rename entries, and
+    GC acts on what it finds there (it DELs listed attachments with their cached netns and args).
+    With the sticky bit others cannot touch our entries, only add their own: worth a warning.
+    """
+    if not mode & stat.S_IWOTH:
+        return
+    if not mode & stat.S_ISVTX:
+        raise CacheError(
+            f"cache directory {path} is world-writable (mode {stat.S_IMODE(mode):04o}); refusing "
+            f"to use it, since any local user could plant or replace cache entries "
+            f"(fix: chmod o-w {path})",
+            path=path,
+        )
+    if path not in _warned_sticky:
+        _warned_sticky.add(path)
+        logger.warning(
+            "cache directory %s is world-writable (mode %04o, sticky): other users can add "
+            "entries there; use a directory only root can write",
+            path,
+            stat.S_IMODE(mode),
+        )
 
 
 @contextmanager
 def _results_dir(cache_dir: str, *, create: bool) -> Iterator[int | None]:
-    """A descriptor of ``<cache_dir>/results`` (created 0700 when asked), never through a symlink."""
+    """A descriptor of ``<cache_dir>/results`` (created 0700 when asked), never through a symlink;
+    a world-writable cache dir or ``results`` is refused (see :func:`_check_permissions`)."""
     path = os.path.join(cache_dir, RESULTS_DIR)
     if create:
         try:
@@ -262,6 +306,14 @@ def _results_dir(cache_dir: str, *, create: bool) -> Iterator[int | None]:
             ) from exc
         raise CacheError(f"cannot open cache directory {path}: {exc.strerror}", path=path) from exc
     try:
+        try:
+            modes = (os.stat(cache_dir).st_mode, os.fstat(fd).st_mode)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot stat cache directory {path}: {exc.strerror}", path=path
+            ) from exc
+        _check_permissions(cache_dir, modes[0])
+        _check_permissions(path, modes[1])
         yield fd
     finally:
         os.close(fd)
@@ -277,7 +329,8 @@ def read_entry(cache_dir: str, name: str) -> bytes | None:
 
 def _read_at(dfd: int, name: str, path: str) -> bytes | None:
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        # O_NONBLOCK: a FIFO planted at a cache path must not hang DEL, CHECK or GC.
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -368,7 +421,10 @@ def list_attachments(cache_dir: str, container_id: str = "") -> list[NetworkAtta
         needle = f"-{container_id}-"
         found = []
         for name in names:
-            if name.startswith(_TMP_PREFIX) or name == LOCKS_DIR:
+            if name.startswith(_TMP_PREFIX):
+                _remove_if_stale(dfd, name)
+                continue
+            if name == LOCKS_DIR:
                 continue
             if container_id:
                 pos = name.find(needle)
@@ -382,6 +438,20 @@ def list_attachments(cache_dir: str, container_id: str = "") -> list[NetworkAtta
             if attachment is not None:
                 found.append(attachment)
         return found
+
+
+#: A temporary cache file older than this was left by a crashed writer (a write takes ms).
+STALE_TMP_SECONDS = 300.0
+
+
+def _remove_if_stale(dfd: int, name: str) -> None:
+    """Remove a temporary file a crashed writer left between create and rename."""
+    try:
+        info = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except OSError:
+        return
+    if time.time() - info.st_mtime > STALE_TMP_SECONDS:
+        _unlink_quietly(dfd, name)
 
 
 def locks_dir(cache_dir: str) -> str:

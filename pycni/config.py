@@ -193,7 +193,7 @@ def _dumps(value: Any, what: str, path: str | None) -> builtins.bytes:
     except UnicodeEncodeError:
         # A lone surrogate from a "\\ud800" escape: keep it escaped, still valid JSON.
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    except (TypeError, ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, RecursionError, _json.JSONError) as exc:
         raise ConfigError(f"{what}: json: {exc}", path=path) from None
 
 

@@ -294,9 +294,9 @@ class PluginError(CNIError):
 
     def __str__(self) -> str:
         text = super().__str__()
-        if text:
+        if text.strip():
             return text
-        # libcni's text would be empty (the plugin printed an error object without msg): say so.
+        # libcni's text would be blank (the plugin printed an error object without msg): say so.
         if self.exit_status is not None:
             how = f"exit status {self.exit_status}"
         elif self.signal:

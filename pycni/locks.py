@@ -148,7 +148,7 @@ def attachment_lock(
     try:
         shared.lock(False, deadline)
         assert paths[1] is not None
-        lock = filelock.FileLock(paths[1], is_singleton=False)
+        lock = filelock.FileLock(paths[1], mode=0o600, is_singleton=False)
         _acquire_file_lock(lock, deadline)
         try:
             yield
@@ -187,7 +187,11 @@ async def async_attachment_lock(
         await shared.alock(False, deadline)
         assert paths[1] is not None
         lock = filelock.AsyncFileLock(
-            paths[1], is_singleton=False, run_in_executor=False, poll_interval=_POLL_MIN * 5
+            paths[1],
+            mode=0o600,
+            is_singleton=False,
+            run_in_executor=False,
+            poll_interval=_POLL_MIN * 5,
         )
         remaining = _remaining(deadline)
         try:

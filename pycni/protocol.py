@@ -178,6 +178,7 @@ def validate_attachment(name: str, rt: RuntimeConf) -> None:
     validate_container_id(rt.container_id)
     validate_network_name(name)
     validate_interface_name(rt.ifname)
+    cache.entry_name(name, rt.container_id, rt.ifname)  # and short enough for a cache file name
 
 
 # --------------------------------------------------------------------------------------------
