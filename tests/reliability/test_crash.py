@@ -17,7 +17,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
 from reliability_support import VERSION_ANSWER, InProcessExecutor
 
 import pycni
