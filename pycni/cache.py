@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
 import logging
 import os
@@ -276,35 +277,46 @@ def _check_permissions(path: str, mode: int) -> None:
         )
 
 
+def _open_results(path: str, create: bool) -> int | None:
+    """Open ``results`` without following a symlink; create it (0700) only when it is missing."""
+    for attempt in (1, 2):
+        try:
+            return os.open(path, _DIR_FLAGS)
+        except FileNotFoundError:
+            if not create:
+                return None
+            if attempt == 2:
+                raise CacheError(f"cache directory {path} vanished", path=path) from None
+            try:
+                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot create cache directory {path}: {exc.strerror}", path=path
+                ) from exc
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise CacheError(
+                    f"cache directory {path} is not a directory (or is a symlink); refusing to use it",
+                    path=path,
+                ) from exc
+            raise CacheError(
+                f"cannot open cache directory {path}: {exc.strerror}", path=path
+            ) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @contextmanager
 def _results_dir(cache_dir: str, *, create: bool) -> Iterator[int | None]:
     """A descriptor of ``<cache_dir>/results`` (created 0700 when asked), never through a symlink;
     a world-writable cache dir or ``results`` is refused (see :func:`_check_permissions`)."""
     path = os.path.join(cache_dir, RESULTS_DIR)
-    if create:
-        try:
-            os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise CacheError(
-                f"cannot create cache directory {path}: {exc.strerror}", path=path
-            ) from exc
-    try:
-        fd = os.open(path, _DIR_FLAGS)
-    except FileNotFoundError:
-        if create:
-            raise CacheError(f"cache directory {path} vanished", path=path) from None
+    fd = _open_results(path, create)
+    if fd is None:
         yield None
         return
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise CacheError(
-                f"cache directory {path} is not a directory (or is a symlink); refusing to use it",
-                path=path,
-            ) from exc
-        raise CacheError(f"cannot open cache directory {path}: {exc.strerror}", path=path) from exc
     try:
         try:
             modes = (os.stat(cache_dir).st_mode, os.fstat(fd).st_mode)
@@ -458,11 +470,13 @@ def locks_dir(cache_dir: str) -> str:
     """The directory holding pycni's lock files (created 0700, refused when it is a symlink)."""
     with _results_dir(cache_dir, create=True) as dfd:
         try:
-            os.mkdir(LOCKS_DIR, 0o700, dir_fd=dfd)
-        except FileExistsError:
             info = os.stat(LOCKS_DIR, dir_fd=dfd, follow_symlinks=False)
-            if not stat.S_ISDIR(info.st_mode):
-                raise CacheError(
-                    f"lock directory {cache_dir}/{RESULTS_DIR}/{LOCKS_DIR} is not a directory"
-                ) from None
+        except FileNotFoundError:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(LOCKS_DIR, 0o700, dir_fd=dfd)
+            info = os.stat(LOCKS_DIR, dir_fd=dfd, follow_symlinks=False)
+        if not stat.S_ISDIR(info.st_mode):
+            raise CacheError(
+                f"lock directory {cache_dir}/{RESULTS_DIR}/{LOCKS_DIR} is not a directory"
+            )
     return os.path.join(cache_dir, RESULTS_DIR, LOCKS_DIR)

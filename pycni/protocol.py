@@ -208,9 +208,11 @@ def _add_one(
     prev: Result | None,
     rt: RuntimeConf,
     path: Sequence[str],
+    validate: bool,
 ) -> Plan[Result]:
     plugin_path = yield Find(plugin.type)
-    validate_attachment(name, rt)
+    if validate:  # the names are the same for every plugin: check once, after the first lookup
+        validate_attachment(name, rt)
     stdin = build_stdin(
         plugin, name, cni_version, prev.to_dict() if prev else None, rt.capability_args
     )
@@ -257,7 +259,7 @@ def add(
     """
     result: Result | None = None
     for index, plugin in enumerate(plugins):
-        step = _add_one(plugin, name, cni_version, result, rt, path)
+        step = _add_one(plugin, name, cni_version, result, rt, path, index == 0)
         result = yield from (_wrapped(step, plugin, "add", index, name) if wrap else step)
     yield from _write_cache(name, rt, config, result)
     return result

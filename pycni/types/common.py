@@ -14,6 +14,7 @@ can be built in Python as easily as they are parsed from JSON.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from typing import NewType
@@ -51,8 +52,12 @@ def _parse_address(text: str) -> IPAddress | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_cidr(text: str) -> CIDR:
     """Parse ``ip/prefix`` keeping the host address (libcni ``types.ParseCIDR``).
+
+    Cached: a chain parses the same addresses once per plugin (prevResult threading), and the
+    :mod:`ipaddress` objects returned are immutable.
 
     Raises :class:`InvalidValue` ``invalid CIDR address: <text>`` (a ``ValueError``).
     """
@@ -75,6 +80,7 @@ def parse_cidr(text: str) -> CIDR:
     return ipaddress.ip_interface((address, prefix))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> IPAddress:
     """Parse one IP address; raises :class:`InvalidValue` ``invalid IP address: <text>``."""
     address = _parse_address(text)
