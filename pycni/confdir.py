@@ -82,6 +82,15 @@ def conf_files(dir: str | os.PathLike[str], extensions: Sequence[str]) -> list[s
     return [os.path.join(name, entry) for entry in sorted(found, key=os.fsencode)]
 
 
+def _entry_names(directory: str) -> frozenset[str] | None:
+    """Every name in ``directory`` (``None`` when it cannot be listed), so that lookups over many
+    conflists do not probe ``<dir>/<name>/`` for each network that has no plugin sub-directory."""
+    try:
+        return frozenset(os.listdir(directory))
+    except (OSError, ValueError):
+        return None
+
+
 def _go_join(directory: str, name: str) -> str:
     """``filepath.Join``: join the non-empty parts and clean the result."""
     parts = [p for p in (directory, name) if p]
@@ -157,12 +166,13 @@ def load_conf_list(dir: str | os.PathLike[str], name: str) -> NetworkConfigList:
     the same name. When conflists exist but nothing matches, the error is :class:`NotFoundError`;
     a missing directory gives :class:`NoConfigsFoundError`.
     """
-    from .config import NetworkConfigList, conf_list_from_conf
+    from .config import conf_list_from_conf, conf_list_from_file
 
     directory = os.fsdecode(dir)
     files = _sorted_paths(conf_files(directory, _LIST_EXTENSIONS))
+    entries = _entry_names(directory) if files else None
     for path in files:
-        conf_list = NetworkConfigList.from_file(path)
+        conf_list = conf_list_from_file(path, entries)
         if conf_list.name == name:
             return conf_list
     try:
@@ -236,20 +246,21 @@ def scan_conf_dir(dir: str | os.PathLike[str]) -> ConfDirScan:
     carry ``shadowed_by``. Unlike libcni, a broken file does not hide the others: it is listed in
     ``failures``. A missing directory gives an empty scan; an unreadable one a single failure.
     """
-    from .config import NetworkConfig, NetworkConfigList, conf_list_from_conf
+    from .config import NetworkConfig, conf_list_from_conf, conf_list_from_file
 
     directory = os.fsdecode(dir)
     try:
         files = _sorted_paths(conf_files(directory, _LIST_EXTENSIONS + _CONF_EXTENSIONS))
     except ConfigError as exc:
         return ConfDirScan(directory, (), (ScanFailure(directory, exc),))
+    entries = _entry_names(directory)
 
     loaded: list[tuple[str, Literal["conflist", "conf"], NetworkConfigList]] = []
     failures: list[ScanFailure] = []
     for path in files:
         try:
             if path.endswith(_LIST_EXTENSIONS):
-                loaded.append((path, "conflist", NetworkConfigList.from_file(path)))
+                loaded.append((path, "conflist", conf_list_from_file(path, entries)))
             else:
                 single = NetworkConfig.from_file(path)
                 loaded.append((path, "conf", conf_list_from_conf(single)))

@@ -197,6 +197,25 @@ def _dumps(value: Any, what: str, path: str | None) -> builtins.bytes:
         raise ConfigError(f"{what}: json: {exc}", path=path) from None
 
 
+def conf_list_from_file(
+    path: str | os.PathLike[str], dir_entries: frozenset[str] | None = None
+) -> NetworkConfigList:
+    """:meth:`NetworkConfigList.from_file`; ``dir_entries`` (the names in the file's directory,
+    when the caller has listed it already) lets a lookup over many files skip looking for a
+    plugin sub-directory that is not there."""
+    name = os.fsdecode(path)
+    conf = NetworkConfigList.from_bytes(read_config_file(name), path=name)
+    if not conf.load_only_inlined_plugins:
+        plain = conf.name not in ("", ".", "..") and "/" not in conf.name
+        if dir_entries is None or not plain or conf.name in dir_entries:
+            extra = plugin_confs_from_files(os.path.dirname(name) or ".", conf.name)
+            if extra:
+                conf = attrs.evolve(conf, plugins=conf.plugins + tuple(extra))
+    if not conf.plugins:
+        raise ConfigError("no plugin configs found", path=name, field="plugins")
+    return conf
+
+
 # --------------------------------------------------------------------------------------------
 # One plugin's configuration
 # --------------------------------------------------------------------------------------------
@@ -326,15 +345,7 @@ class NetworkConfigList:
         appended after the inline plugins; a network that ends up without any plugin is an error
         (``no plugin configs found``).
         """
-        name = os.fsdecode(path)
-        conf = cls.from_bytes(read_config_file(name), path=name)
-        if not conf.load_only_inlined_plugins:
-            extra = plugin_confs_from_files(os.path.dirname(name) or ".", conf.name)
-            if extra:
-                conf = attrs.evolve(conf, plugins=conf.plugins + tuple(extra))
-        if not conf.plugins:
-            raise ConfigError("no plugin configs found", path=name, field="plugins")
-        return conf
+        return conf_list_from_file(path)
 
     def with_cni_version(self, version: str) -> NetworkConfigList:
         """The same list with another selected protocol version (used by version negotiation)."""

@@ -62,7 +62,7 @@ class Audit:
         return name
 
     def _record(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "subprocess.Popen":
+        if event in ("subprocess.Popen", "os.posix_spawn"):
             self.execs.append((os.fsdecode(args[0]), [os.fsdecode(a) for a in args[1]]))
         elif event == "open":
             path = self._resolve(args[0], None)
