@@ -96,8 +96,8 @@ _LAZY: dict[str, str] = {
     "GCReport": "sandbox",
     "loopback_conf_list": "sandbox",
     "LOOPBACK_CONFLIST": "sandbox",
-    "diagnose": "diagnose",
-    "Diagnosis": "diagnose",
+    "diagnose": "diagnosis",
+    "Diagnosis": "diagnosis",
     "ConfDirWatcher": "watch",
     "ChangeEvent": "watch",
     "create_netns": "netns",
@@ -252,7 +252,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         plugin_confs_from_files,
         scan_conf_dir,
     )
-    from .diagnose import (
+    from .diagnosis import (
         Diagnosis,
         diagnose,
     )

@@ -1,4 +1,4 @@
-"""``pycni doctor``: what is wrong with this node's CNI setup (:func:`pycni.diagnose.diagnose`)."""
+"""``pycni doctor``: what is wrong with this node's CNI setup (:func:`pycni.diagnose`)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    from ..diagnose import diagnose
+    from ..diagnosis import diagnose
 
     report = diagnose(conf_dir(args), bin_dirs(args), loopback=not args.no_loopback)
     if out.json_mode:

@@ -1,4 +1,4 @@
-"""``pycni.diagnose``: explain why a node's CNI setup works or not (the engine of ``pycni doctor``).
+"""``pycni.diagnosis``: explain why a node's CNI setup works or not (the engine of ``pycni doctor``).
 
 For a configuration directory and plugin directories it reports, per network: the file it came
 from and the files it shadows (libcni's precedence), every plugin binary found or missing with the

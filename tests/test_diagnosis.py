@@ -1,4 +1,4 @@
-"""pycni.diagnose: files and shadowing, missing binaries, version skew, capabilities, known bugs."""
+"""pycni.diagnosis: files and shadowing, missing binaries, version skew, capabilities, known bugs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from pycni.diagnose import KNOWN_BUGS, diagnose, parse_about
+from pycni.diagnosis import KNOWN_BUGS, diagnose, parse_about
 from pycni.testing.fake_executor import FakeExecutor
 
 BIN = "/opt/cni/bin"
