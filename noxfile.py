@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import nox
 
@@ -10,8 +13,26 @@ nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _add_pyenv_versions_to_path() -> None:
+    """pyenv's shims only run the versions selected as global; put every installed 3.x on PATH."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    dirs = [str(d / "bin") for d in sorted(root.glob("3.1[0-9]*")) if (d / "bin").is_dir()]
+    if dirs:
+        os.environ["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+
+
+def _runs(version: str) -> bool:
+    exe = shutil.which(f"python{version}")
+    if exe is None:
+        return False
+    return subprocess.run([exe, "-c", "pass"], capture_output=True, check=False).returncode == 0
+
+
+_add_pyenv_versions_to_path()
 # Only the interpreters present on this machine: a missing one is not a failure of the project.
-PYTHONS = [v for v in ALL_PYTHONS if shutil.which(f"python{v}")] or ["3"]
+PYTHONS = [v for v in ALL_PYTHONS if _runs(v)] or ["3"]
 
 
 @nox.session(python=PYTHONS)
