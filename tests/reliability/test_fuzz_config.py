@@ -131,9 +131,15 @@ def test_every_nesting_depth_loads_or_fails_cleanly(tmp_path: Path) -> None:
             assert isinstance(conf, ConfigError), (depth, repr(conf))
         else:
             loaded.append(conf)
-    assert 0 < len(loaded) < 1199
+    assert loaded, "shallow configs must load"
     for conf in loaded[-30:]:
         only_pycni_errors(cni.add_network_list, conf, rt)
+    # The limit depends on the Python version (3.13 parses far deeper than 3.11); a document
+    # deeper than any of them is a clean ConfigError everywhere.
+    deep = "[" * 100_000 + "]" * 100_000
+    data = f'{{"cniVersion":"1.0.0","name":"n","plugins":[{{"type":"x","v":{deep}}}]}}'
+    with pytest.raises(ConfigError, match="max depth"):
+        pycni.NetworkConfigList.from_bytes(data.encode())
 
 
 # --------------------------------------------------------------------------------------------
