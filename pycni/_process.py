@@ -30,7 +30,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .invoke import ExecOptions, RawOutcome
@@ -348,8 +348,9 @@ def _drain(fd: int, sink: Any) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-class _Collector(asyncio.SubprocessProtocol):
-    """Collects the plugin's output as the event loop delivers it (no reader tasks, no copies)."""
+class _Capture:
+    """What the async runners collect: stdout up to the cap (past it the group is killed and the
+    output dropped), the tail of stderr, and the exit / end-of-output events they wait for."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, options: ExecOptions) -> None:
         self.cap = options.max_output
@@ -358,37 +359,54 @@ class _Collector(asyncio.SubprocessProtocol):
         self.err = _TailBuffer(options.max_output)
         self.overflow = False
         self.pid = 0
-        self.open_pipes = 2
         self.exited: asyncio.Future[None] = loop.create_future()
         self.eof: asyncio.Future[None] = loop.create_future()
 
+    def stdout(self, data: bytes) -> None:
+        if self.overflow:
+            return
+        self.out_size += len(data)
+        if self.out_size > self.cap:
+            self.overflow = True
+            self.out.clear()
+            kill_group(self.pid)
+            return
+        self.out.append(data)
+
+    def set_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def set_eof(self) -> None:
+        if not self.eof.done():
+            self.eof.set_result(None)
+
+
+class _Collector(asyncio.SubprocessProtocol):
+    """Feeds a :class:`_Capture` as the event loop delivers output (no reader tasks, no copies)."""
+
+    def __init__(self, capture: _Capture) -> None:
+        self.capture = capture
+        self.open_pipes = 2
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.SubprocessTransport)
-        self.pid = transport.get_pid()
+        self.capture.pid = transport.get_pid()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd == 1:
-            if self.overflow:
-                return
-            self.out_size += len(data)
-            if self.out_size > self.cap:
-                self.overflow = True
-                self.out.clear()
-                kill_group(self.pid)
-                return
-            self.out.append(data)
+            self.capture.stdout(data)
         else:
-            self.err.append(data)
+            self.capture.err.append(data)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd in (1, 2):
             self.open_pipes -= 1
-            if self.open_pipes == 0 and not self.eof.done():
-                self.eof.set_result(None)
+            if self.open_pipes == 0:
+                self.capture.set_eof()
 
     def process_exited(self) -> None:
-        if not self.exited.done():
-            self.exited.set_result(None)
+        self.capture.set_exited()
 
 
 async def _until(future: asyncio.Future[None], deadline: float | None) -> bool:
@@ -448,17 +466,12 @@ class _PidfdRun:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.loop = loop
         self.proc = proc
-        self.cap = options.max_output
-        self.out: list[bytes] = []
-        self.out_size = 0
-        self.err = _TailBuffer(options.max_output)
-        self.overflow = False
+        self.capture = _Capture(loop, options)
+        self.capture.pid = proc.pid
         self.in_fd = proc.stdin.fileno()
         self.out_fd = proc.stdout.fileno()
         self.err_fd = proc.stderr.fileno()
         self.pidfd = os.pidfd_open(proc.pid)
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.eof: asyncio.Future[None] = loop.create_future()
         self.readers = {self.out_fd, self.err_fd}
         self.pending = memoryview(b"")
         self.writing = False
@@ -511,40 +524,31 @@ class _PidfdRun:
         if not data:
             self._stop_reading(fd)
         elif fd == self.out_fd:
-            if self.overflow:
-                return
-            self.out_size += len(data)
-            if self.out_size > self.cap:
-                self.overflow = True
-                self.out.clear()
-                kill_group(self.proc.pid)
-                return
-            self.out.append(data)
+            self.capture.stdout(data)
         else:
-            self.err.append(data)
+            self.capture.err.append(data)
 
     def _stop_reading(self, fd: int) -> None:
         if fd in self.readers:
             self.readers.discard(fd)
             self.loop.remove_reader(fd)
-        if not self.readers and not self.eof.done():
-            self.eof.set_result(None)
+        if not self.readers:
+            self.capture.set_eof()
 
     def _exited(self) -> None:
         self.loop.remove_reader(self.pidfd)
-        if not self.exited.done():
-            self.exited.set_result(None)
+        self.capture.set_exited()
 
     def drain(self) -> None:
         """Take what is already in the pipes (helpers held them past the grace period)."""
         for fd in list(self.readers):
-            _drain(fd, self.out.append if fd == self.out_fd else self.err.append)
+            _drain(fd, self.capture.stdout if fd == self.out_fd else self.capture.err.append)
 
     def close(self) -> None:
         self._stop_writing()
         for fd in list(self.readers):
             self._stop_reading(fd)
-        if not self.exited.done():
+        if not self.capture.exited.done():
             self.loop.remove_reader(self.pidfd)
         os.close(self.pidfd)
         _close(self.proc)
@@ -628,33 +632,50 @@ async def _drive_pidfd(
         _reap(proc)
         _close(proc)
         raise
-    killed = False
     try:
         run.start(stdin)
-        if not await _until(run.exited, deadline):
-            killed = True
-            kill_group(proc.pid)
-            await _until(run.exited, time.monotonic() + _REAP_WAIT)
-            return RawOutcome("timeout", None, b"", run.err.value())
-        if not run.eof.done():
-            await _until(run.eof, time.monotonic() + options.exit_grace)
-            if not run.eof.done():
-                kill_group(proc.pid)  # leftovers hold our pipes: keep what they wrote
-                run.drain()
-        if run.overflow:
-            return RawOutcome("overflow", None, b"", run.err.value())
-        return RawOutcome("exited", _reap(proc), b"".join(run.out), run.err.value())
-    except BaseException:
-        if not killed:  # cancelled (or worse): the group, helpers included, must not survive
-            kill_group(proc.pid)
-        if not run.exited.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await _until(run.exited, time.monotonic() + _REAP_WAIT)
-        raise
+        return await _supervise(run.capture, deadline, options, lambda: _reap(proc), run.drain)
     finally:
         run.close()
         if proc.returncode is None:
             _reap(proc)
+
+
+async def _supervise(
+    capture: _Capture,
+    deadline: float | None,
+    options: ExecOptions,
+    returncode: Callable[[], int],
+    drain: Callable[[], None],
+) -> RawOutcome:
+    """Wait for a started plugin with the guarantees of the module docstring (both async runners).
+
+    Exit before the deadline, else kill the group; after the exit give helpers holding the pipes
+    ``exit_grace``, then kill the leftovers and keep what they wrote (``drain``). On cancellation
+    the group is killed, reaped within a bounded wait, and the cancellation propagates.
+    """
+    killed = False
+    try:
+        if not await _until(capture.exited, deadline):
+            killed = True
+            kill_group(capture.pid)
+            await _until(capture.exited, time.monotonic() + _REAP_WAIT)
+            return RawOutcome("timeout", None, b"", capture.err.value())
+        if not capture.eof.done():
+            await _until(capture.eof, time.monotonic() + options.exit_grace)
+            if not capture.eof.done():
+                kill_group(capture.pid)  # leftovers hold our pipes: keep what they wrote
+                drain()
+        if capture.overflow:
+            return RawOutcome("overflow", None, b"", capture.err.value())
+        return RawOutcome("exited", returncode(), b"".join(capture.out), capture.err.value())
+    except BaseException:
+        if not killed:  # cancelled (or worse): the group, helpers included, must not survive
+            kill_group(capture.pid)
+        if not capture.exited.done():
+            with contextlib.suppress(asyncio.CancelledError):  # cancelled again: stop waiting
+                await _until(capture.exited, time.monotonic() + _REAP_WAIT)
+        raise
 
 
 async def _run_transport(
@@ -668,8 +689,9 @@ async def _run_transport(
 ) -> RawOutcome:
     """asyncio's subprocess transport (platforms without pidfds)."""
     loop = asyncio.get_running_loop()
-    transport, proto = await loop.subprocess_exec(
-        lambda: _Collector(loop, options),
+    capture = _Capture(loop, options)
+    transport, _ = await loop.subprocess_exec(
+        lambda: _Collector(capture),
         argv0,
         executable=target,
         stdin=subprocess.PIPE,
@@ -678,34 +700,19 @@ async def _run_transport(
         env=env,
         start_new_session=True,
     )
-    killed = False
+
+    def returncode() -> int:
+        code = transport.get_returncode()
+        assert code is not None
+        return code
+
     try:
         pipe = transport.get_pipe_transport(0)
         assert isinstance(pipe, asyncio.WriteTransport)
         if stdin:
             pipe.write(stdin)  # buffered by the loop; EPIPE just closes the pipe
         pipe.close()
-        if not await _until(proto.exited, deadline):
-            killed = True
-            kill_group(proto.pid)
-            await _until(proto.exited, time.monotonic() + _REAP_WAIT)
-            return RawOutcome("timeout", None, b"", proto.err.value())
-        if not proto.eof.done():
-            await _until(proto.eof, time.monotonic() + options.exit_grace)
-            if not proto.eof.done():
-                kill_group(proto.pid)  # leftovers hold our pipes
-        if proto.overflow:
-            return RawOutcome("overflow", None, b"", proto.err.value())
-        returncode = transport.get_returncode()
-        assert returncode is not None
-        return RawOutcome("exited", returncode, b"".join(proto.out), proto.err.value())
-    except BaseException:
-        if not killed:  # cancelled (or worse): the group, helpers included, must not survive
-            kill_group(proto.pid)
-        if not proto.exited.done():
-            # cancelled again while reaping: stop waiting
-            with contextlib.suppress(asyncio.CancelledError):
-                await _until(proto.exited, time.monotonic() + _REAP_WAIT)
-        raise
+        # the transport reads for us: nothing is left to drain once the group is killed
+        return await _supervise(capture, deadline, options, returncode, lambda: None)
     finally:
         transport.close()

@@ -79,8 +79,13 @@ class Runner:
         return asyncio.run(async_get_version_info(executor, plugin_type, paths, timeout=5))
 
 
-@pytest.fixture(params=["sync", "async"])
-def runner(request: pytest.FixtureRequest) -> Runner:
+@pytest.fixture(params=["sync", "async", "async-transport"])
+def runner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    """``async-transport`` is the asyncio runner used where the kernel has no pidfds."""
+    if request.param == "async-transport":
+        from pycni import _process
+
+        monkeypatch.setattr(_process, "_PIDFD", False)
     return Runner(request.param)
 
 
