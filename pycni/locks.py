@@ -125,14 +125,20 @@ def _lock_error(path: str, exc: OSError) -> CacheError:
     return CacheError(f"cannot open lock file {path}: {reason}", path=path)
 
 
-def _acquire_file_lock(lock: filelock.BaseFileLock, deadline: float | None) -> None:
-    remaining = _remaining(deadline)
+@contextmanager
+def _lock_errors(path: str, deadline: float | None) -> Iterator[None]:
+    """filelock's failures as pycni errors naming the lock file."""
     try:
-        lock.acquire(timeout=-1 if remaining is None else remaining)
+        yield
     except filelock.Timeout:
-        raise _timeout_error(str(lock.lock_file), deadline) from None
+        raise _timeout_error(path, deadline) from None
     except OSError as exc:
-        raise _lock_error(str(lock.lock_file), exc) from exc
+        raise _lock_error(path, exc) from exc
+
+
+def _filelock_timeout(deadline: float | None) -> float:
+    remaining = _remaining(deadline)
+    return -1 if remaining is None else remaining
 
 
 @contextmanager
@@ -149,7 +155,8 @@ def attachment_lock(
         shared.lock(False, deadline)
         assert paths[1] is not None
         lock = filelock.FileLock(paths[1], mode=0o600, is_singleton=False)
-        _acquire_file_lock(lock, deadline)
+        with _lock_errors(paths[1], deadline):
+            lock.acquire(timeout=_filelock_timeout(deadline))
         try:
             yield
         finally:
@@ -193,13 +200,8 @@ async def async_attachment_lock(
             run_in_executor=False,
             poll_interval=_POLL_MIN * 5,
         )
-        remaining = _remaining(deadline)
-        try:
-            await lock.acquire(timeout=-1 if remaining is None else remaining)
-        except filelock.Timeout:
-            raise _timeout_error(paths[1], deadline) from None
-        except OSError as exc:
-            raise _lock_error(paths[1], exc) from exc
+        with _lock_errors(paths[1], deadline):
+            await lock.acquire(timeout=_filelock_timeout(deadline))
         try:
             yield
         finally:
