@@ -22,6 +22,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from . import _otel, _process
 from .invoke import (
     VERSION_STDIN,
@@ -129,35 +131,62 @@ class _Base:
         trace = _otel.trace_environ()
         return {**environ, **trace} if trace else environ
 
-    def _retry_delay(
-        self, exc: Exception, attempt: int, deadline: float | None, plugin_path: str, verb: str
-    ) -> float:
+    def _call(self, plugin_path: str, environ: Mapping[str, str], timeout: float | None) -> _Call:
+        """The facts of one invocation, decided once for both executors."""
+        path = os.fspath(plugin_path)
+        started = time.monotonic()
+        return _Call(
+            plugin_path=path,
+            target=exec_target(path),
+            verb=environ.get("CNI_COMMAND", ""),
+            env=self._environ(environ),
+            timeout=timeout,
+            started=started,
+            deadline=deadline_for(timeout, started),
+        )
+
+    def _retry_delay(self, exc: Exception, call: _Call) -> float:
         """Seconds to wait before starting again after ``exc``, or raise the start failure."""
-        delay = self.options.etxtbsy_delay(attempt) if is_text_file_busy(exc) else None
-        if delay is None or (deadline is not None and time.monotonic() + delay >= deadline):
-            raise start_failure(plugin_path, verb, exc) from exc
+        call.attempt += 1
+        delay = self.options.etxtbsy_delay(call.attempt) if is_text_file_busy(exc) else None
+        if delay is None or (
+            call.deadline is not None and time.monotonic() + delay >= call.deadline
+        ):
+            raise start_failure(call.plugin_path, call.verb, exc) from exc
         return delay
 
-    def _finish(
-        self,
-        outcome: RawOutcome,
-        plugin_path: str,
-        verb: str,
-        timeout: float | None,
-        started: float,
-    ) -> bytes:
+    def _finish(self, outcome: RawOutcome, call: _Call) -> bytes:
         stdout = conclude(
             outcome,
-            plugin_path=plugin_path,
-            verb=verb,
-            timeout=timeout,
-            elapsed=time.monotonic() - started,
+            plugin_path=call.plugin_path,
+            verb=call.verb,
+            timeout=call.timeout,
+            elapsed=time.monotonic() - call.started,
             max_output=self.options.max_output,
             tail_limit=self.options.stderr_tail,
         )
         if outcome.stderr:
-            _log_stderr(outcome.stderr, plugin_path, verb, self.stderr_log_level)
+            _log_stderr(outcome.stderr, call.plugin_path, call.verb, self.stderr_log_level)
         return stdout
+
+
+@attrs.define
+class _Call:
+    """One invocation in progress: what runs, under which deadline, and how many starts so far."""
+
+    plugin_path: str
+    target: str
+    verb: str
+    env: Mapping[str, str]
+    timeout: float | None
+    started: float
+    deadline: float | None
+    attempt: int = 0
+
+    def check_deadline(self) -> None:
+        """Raise the timeout error when the deadline passed before the plugin could start."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise timeout_error(self.plugin_path, self.verb, self.timeout or 0.0, started=False)
 
 
 def _log_stderr(stderr: bytes, plugin_path: str, verb: str, level: int) -> None:
@@ -194,28 +223,21 @@ class SubprocessExecutor(_Base):
         timeout: float | None = None,
     ) -> bytes:
         """Run the plugin once; its stdout on exit status 0, else a :class:`PluginError`."""
-        plugin_path = os.fspath(plugin_path)
-        verb = environ.get("CNI_COMMAND", "")
-        env = self._environ(environ)
-        target = exec_target(plugin_path)
-        started = time.monotonic()
-        deadline = deadline_for(timeout, started)
-        attempt = 0
+        call = self._call(plugin_path, environ, timeout)
         while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise timeout_error(plugin_path, verb, timeout or 0.0, started=False)
+            call.check_deadline()
             try:
-                proc = _process.spawn_sync(target, plugin_path, env)
+                proc = _process.spawn_sync(call.target, call.plugin_path, call.env)
                 break
             except (OSError, ValueError, TypeError) as exc:
-                attempt += 1
-                time.sleep(self._retry_delay(exc, attempt, deadline, plugin_path, verb))
-        outcome = _process.communicate_sync(proc, stdin, deadline, self.options)
-        return self._finish(outcome, plugin_path, verb, timeout, started)
+                time.sleep(self._retry_delay(exc, call))
+        outcome = _process.communicate_sync(proc, stdin, call.deadline, self.options)
+        return self._finish(outcome, call)
 
 
 class AsyncSubprocessExecutor(_Base):
-    """Runs plugins with :func:`asyncio.AbstractEventLoop.subprocess_exec`.
+    """Runs plugins from asyncio (pidfd-watched processes, or asyncio's subprocess transport where
+    the kernel has no pidfds).
 
     Same options and behaviour as :class:`SubprocessExecutor`; in addition, cancelling the task
     kills the plugin's process group and re-raises :class:`asyncio.CancelledError`.
@@ -230,25 +252,22 @@ class AsyncSubprocessExecutor(_Base):
         timeout: float | None = None,
     ) -> bytes:
         """Run the plugin once; its stdout on exit status 0, else a :class:`PluginError`."""
-        plugin_path = os.fspath(plugin_path)
-        verb = environ.get("CNI_COMMAND", "")
-        env = self._environ(environ)
-        target = exec_target(plugin_path)
-        started = time.monotonic()
-        deadline = deadline_for(timeout, started)
-        attempt = 0
+        call = self._call(plugin_path, environ, timeout)
         while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise timeout_error(plugin_path, verb, timeout or 0.0, started=False)
+            call.check_deadline()
             try:
                 outcome = await _process.run_async(
-                    target, plugin_path, stdin, env, deadline=deadline, options=self.options
+                    call.target,
+                    call.plugin_path,
+                    stdin,
+                    call.env,
+                    deadline=call.deadline,
+                    options=self.options,
                 )
                 break
             except (OSError, ValueError, TypeError) as exc:
-                attempt += 1
-                await asyncio.sleep(self._retry_delay(exc, attempt, deadline, plugin_path, verb))
-        return self._finish(outcome, plugin_path, verb, timeout, started)
+                await asyncio.sleep(self._retry_delay(exc, call))
+        return self._finish(outcome, call)
 
 
 def get_version_info(
