@@ -33,7 +33,7 @@ REQUIRE = os.environ.get("PYCNI_REQUIRE_INTEGRATION", "") not in ("", "0")
 HERE = Path(__file__).parent
 HOST_LOCAL_DEFAULT = Path("/var/lib/cni/networks")
 LOCK_PATH = Path("/run/lock/pycni-integration.lock")
-LOCK_WAIT = 240.0
+LOCK_WAIT = 1800.0
 # iptables text that only a live attachment explains (a test that did not DEL leaves it behind)
 PER_CONTAINER_MARKS = ("CNI-DN-", "10.250.", realnet.PREFIX)
 
