@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from . import _json
+from ._dirs import make_dirs
 from .errors import CacheError, ErrorCode, PycniError, ValidationError
 from .runtime_conf import NetworkAttachment, RuntimeConf
 from .validate import validate_container_id, validate_interface_name, validate_network_name
@@ -288,7 +289,7 @@ def _open_results(path: str, create: bool) -> int | None:
             if attempt == 2:
                 raise CacheError(f"cache directory {path} vanished", path=path) from None
             try:
-                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+                make_dirs(os.path.dirname(path), 0o700)
                 os.mkdir(path, 0o700)
             except FileExistsError:
                 pass

@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from ._dirs import make_dirs
 from .errors import PycniError
 
 __all__ = [
@@ -130,7 +131,7 @@ def create_netns(name: str) -> str:
         return path
     if not shutil.which("unshare"):
         raise NetnsError("cannot create a network namespace: neither ip nor unshare is installed")
-    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    make_dirs(NETNS_RUN_DIR, 0o755)
     with open(path, "x"):
         pass
     done = _run(["unshare", f"--net={path}", "true"])

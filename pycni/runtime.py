@@ -55,6 +55,14 @@ def _plugin_dirs(path: Sequence[str] | str | None) -> list[str]:
         return []
     dirs = path.split(os.pathsep) if isinstance(path, str) else [os.fspath(p) for p in path]
     for entry in dirs:
+        if os.pathsep in entry or "\0" in entry:
+            # CNI_PATH is one colon-separated string: a ':' inside one entry would smuggle
+            # further (possibly relative) directories into what plugins search.
+            raise ConfigError(
+                f"plugin directory {entry!r} contains {os.pathsep!r} or a NUL byte "
+                "(each entry must be one absolute directory)",
+                field="path",
+            )
         if not os.path.isabs(entry):
             raise ConfigError(
                 f"plugin directory {entry!r} is not an absolute path "

@@ -173,3 +173,14 @@ def test_relative_plugin_dirs_are_refused() -> None:
         pycni.CNIConfig(path=["bin"])
     with pytest.raises(pycni.ConfigError):
         pycni.CNIConfig(path=":/opt/cni/bin")
+
+
+@pytest.mark.parametrize("entry", ["/nonexistent:bin", "/usr/lib/cni:/opt/cni/bin", "/a\0b"])
+def test_a_colon_inside_one_plugin_dir_is_refused(entry: str) -> None:
+    """Issue 16 item 5: CNI_PATH is one ':'-separated string, so a ':' inside one list entry
+    would hand plugins a relative directory (``bin`` searched from the runtime's CWD)."""
+    with pytest.raises(pycni.ConfigError, match="contains ':' or a NUL byte") as info:
+        pycni.CNIConfig(path=[entry, "/usr/lib/cni"])
+    assert info.value.field == "path"
+    with pytest.raises(pycni.ConfigError, match="contains ':'"):
+        pycni.AsyncCNIConfig(path=[entry])

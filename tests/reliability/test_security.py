@@ -422,6 +422,26 @@ def test_cache_permissions(tmp_path: Path, umask: int) -> None:
     assert stat.S_IMODE((results / "net-ctr-eth0").stat().st_mode) == 0o600
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_missing_parents_of_the_cache_dir_get_the_promised_mode(tmp_path: Path, umask: int) -> None:
+    """Issue 16 item 6: under any umask (000 made them 0777 before), every missing parent of
+    the cache directory that pycni creates is 0700, like the cache directory itself."""
+    cache_dir = tmp_path / "a" / "b" / "cache"
+    tmp_path.chmod(0o750)
+    existing = tmp_path.stat().st_mode
+    old = os.umask(umask)
+    try:
+        cni = pycni.CNIConfig(
+            path=["/fake"], cache_dir=cache_dir, executor=InProcessExecutor({"*": ok_handler})
+        )
+        cni.add_network_list(_conf("net", "p"), pycni.RuntimeConf("ctr", "/n", "eth0"))
+    finally:
+        os.umask(old)
+    for directory in (tmp_path / "a", tmp_path / "a" / "b", cache_dir, cache_dir / "results"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    assert tmp_path.stat().st_mode == existing  # a directory that already existed is untouched
+
+
 def test_lock_files_are_private(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
