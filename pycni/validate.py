@@ -61,11 +61,26 @@ def is_go_space(ch: str) -> bool:
 
 def validate_interface_name(ifname: str) -> None:
     """libcni's interface name rules (code 4): non-empty, at most 15 UTF-8 bytes, not ``.``/``..``,
-    no ``/``, ``:`` or whitespace."""
+    no ``/``, ``:`` or whitespace; and (pycni) no lone surrogate, which has no UTF-8 form.
+
+    Args:
+        ifname: The interface name inside the container (``CNI_IFNAME``).
+
+    Raises:
+        ValidationError: Code 4 with libcni's message, ``field="ifname"``.
+    """
     code = ErrorCode.INVALID_ENVIRONMENT_VARIABLES
     if not ifname:
         raise ValidationError(code, "interface name is empty", field="ifname")
-    if len(ifname.encode("utf-8", "surrogatepass")) > MAX_IFNAME_BYTES:
+    try:
+        encoded = ifname.encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate (e.g. from surrogateescape-decoded bytes): no UTF-8 form to hand
+        # plugins in CNI_IFNAME or to name the cache file with
+        raise ValidationError(
+            code, "interface name is not valid UTF-8", ascii(ifname), field="ifname"
+        ) from None
+    if len(encoded) > MAX_IFNAME_BYTES:
         raise ValidationError(
             code,
             "interface name is too long",

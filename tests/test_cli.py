@@ -306,6 +306,16 @@ def test_invalid_interface_name_is_usage(net: Net) -> None:
     assert net.calls() == []
 
 
+@pytest.mark.parametrize("verb", ["add", "check", "del"])
+def test_non_utf8_arguments_are_usage_errors(net: Net, verb: str) -> None:
+    """Issue 16 item 4: argv bytes that are not UTF-8 (decoded by Python as lone surrogates)
+    give one clear error line, never a traceback, and no plugin runs."""
+    proc = net.run(verb, "testnet", "/run/netns/x", "--ifname", "eth\udc80")
+    assert_one_error_line(proc, 2, "interface name is not valid UTF-8")
+    assert "Traceback" not in proc.stderr
+    assert net.calls() == []
+
+
 def test_usage_errors(net: Net) -> None:
     """Bad usage: exit 2, one line on stderr (a JSON object with --json), nothing on stdout."""
     proc = net.run("add", "testnet")

@@ -182,6 +182,8 @@ def test_add_network_list_missing_plugin(fx: ListFixture) -> None:
         ("ifname", "test/test", 4, "interface name contains / or : or whitespace characters", ""),
         ("ifname", "test:test", 4, "interface name contains / or : or whitespace characters", ""),
         ("ifname", "test test", 4, "interface name contains / or : or whitespace characters", ""),
+        # issue 16 item 4: a lone surrogate used to escape as UnicodeEncodeError
+        ("ifname", "eth\udc80", 4, "interface name is not valid UTF-8", "'eth\\udc80'"),
     ],
 )
 def test_add_network_list_invalid_identifiers(
