@@ -34,6 +34,7 @@ __all__ = [
     "output_too_large_error",
     "start_failure",
     "stderr_tail",
+    "status_lost_error",
     "timeout_error",
 ]
 
@@ -342,16 +343,72 @@ def output_too_large_error(
     )
 
 
+#: Go's ``exec.Cmd.Wait`` text for ECHILD, which libcni reports when SIGCHLD is ignored.
+_STATUS_LOST = "wait: no child processes"
+
+
+def status_lost_error(
+    plugin_path: str,
+    verb: str,
+    *,
+    stdout: bytes,
+    stderr: bytes,
+    elapsed: float | None = None,
+    tail_limit: int = 4096,
+) -> PluginError:
+    """The error for a plugin whose exit status is unknowable (the kernel reaped it).
+
+    libcni fails the same way (its wait gets ECHILD). An error object the plugin printed keeps
+    its code and message; otherwise the message says why success cannot be confirmed, since the
+    plugin's stdout (perhaps a result) alone does not tell whether it succeeded.
+
+    Args:
+        plugin_path: The plugin that ran.
+        verb: The CNI command it ran.
+        stdout: What it printed on stdout.
+        stderr: What it printed on stderr.
+        elapsed: Seconds the call took.
+        tail_limit: How much of stderr the error keeps.
+
+    Returns:
+        The :class:`~pycni.errors.PluginError` to raise.
+    """
+    err = failure_from_output(
+        plugin_path=plugin_path,
+        verb=verb,
+        stdout=stdout,
+        stderr=stderr,
+        exec_error=_STATUS_LOST,
+        elapsed=elapsed,
+        tail_limit=tail_limit,
+    )
+    if stdout and err.msg.strip():
+        return err
+    base = err.msg if err.msg.strip() else f"{_NO_MESSAGE}: {_STATUS_LOST}"
+    return PluginError(
+        err.code,
+        f"{base} (the plugin's exit status is unknown: this process ignores SIGCHLD, so the "
+        "kernel reaped the plugin; restore SIGCHLD to SIG_DFL to run plugins)",
+        plugin_type=err.plugin_type,
+        plugin_path=plugin_path,
+        verb=verb,
+        stderr_tail=err.stderr_tail,
+        elapsed=elapsed,
+    )
+
+
 @attrs.frozen
 class RawOutcome:
     """What running a plugin produced, before any interpretation.
 
     ``kind`` is ``"exited"`` (``returncode`` is set; negative means killed by that signal),
     ``"timeout"`` (the deadline passed and the group was killed) or ``"overflow"`` (stdout passed
-    the limit and the group was killed). ``stderr`` is what was captured up to then.
+    the limit and the group was killed) or ``"lost"`` (it exited but its status cannot be known:
+    the kernel reaped it because the host process ignores SIGCHLD). ``stderr`` is what was
+    captured up to then.
     """
 
-    kind: Literal["exited", "timeout", "overflow"]
+    kind: Literal["exited", "timeout", "overflow", "lost"]
     returncode: int | None
     stdout: bytes
     stderr: bytes
@@ -386,6 +443,15 @@ def conclude(
             plugin_path,
             verb,
             max_output,
+            stderr=outcome.stderr,
+            elapsed=elapsed,
+            tail_limit=tail_limit,
+        )
+    if outcome.kind == "lost":
+        raise status_lost_error(
+            plugin_path,
+            verb,
+            stdout=outcome.stdout,
             stderr=outcome.stderr,
             elapsed=elapsed,
             tail_limit=tail_limit,

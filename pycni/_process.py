@@ -76,6 +76,12 @@ class _TailBuffer:
 # --------------------------------------------------------------------------------------------
 
 
+#: ``Child.returncode`` when the exit status cannot be known: ``waitpid`` found no child because
+#: the kernel reaped it already (the host process ignores SIGCHLD) or someone else did. Never a
+#: real status (those are 0..255, or minus a signal number); read as a failure, never success.
+STATUS_LOST = -1024
+
+
 class Child:
     """A started plugin: its pid and our ends of its three pipes (the subset of
     :class:`subprocess.Popen` the runners use, without Popen's per-call Python overhead)."""
@@ -94,8 +100,8 @@ class Child:
         if self.returncode is None:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): as Popen does
-                self.returncode = 0
+            except ChildProcessError:  # reaped by the kernel (SIGCHLD ignored) or by others
+                self.returncode = STATUS_LOST
             else:
                 if pid:
                     self.returncode = os.waitstatus_to_exitcode(status)
@@ -108,7 +114,7 @@ class Child:
                 try:
                     _, status = os.waitpid(self.pid, 0)
                 except ChildProcessError:
-                    self.returncode = 0
+                    self.returncode = STATUS_LOST
                 except InterruptedError:  # pragma: no cover - PEP 475 retries already
                     continue
                 else:
@@ -325,7 +331,14 @@ def _communicate(
             kill_group(proc.pid)
             _reap(proc)
             return RawOutcome("timeout", None, b"", err.value())
-    return RawOutcome("exited", returncode, b"".join(out_chunks), err.value())
+    return _exited(returncode, b"".join(out_chunks), err.value())
+
+
+def _exited(returncode: int, stdout: bytes, stderr: bytes) -> RawOutcome:
+    """The outcome of a plugin that exited; ``"lost"`` when its status cannot be known."""
+    if returncode == STATUS_LOST:
+        return RawOutcome("lost", None, stdout, stderr)
+    return RawOutcome("exited", returncode, stdout, stderr)
 
 
 def _drain(fd: int, sink: Any) -> int:
@@ -668,7 +681,7 @@ async def _supervise(
                 drain()
         if capture.overflow:
             return RawOutcome("overflow", None, b"", capture.err.value())
-        return RawOutcome("exited", returncode(), b"".join(capture.out), capture.err.value())
+        return _exited(returncode(), b"".join(capture.out), capture.err.value())
     except BaseException:
         if not killed:  # cancelled (or worse): the group, helpers included, must not survive
             kill_group(capture.pid)
