@@ -272,6 +272,59 @@ def bench_cache_scale() -> list[tuple[str, str, str]]:
     ]
 
 
+HOSTILE_SCRIPT = r"""
+import json, logging, os, resource, sys, tempfile, time
+import pycni
+d = tempfile.mkdtemp()
+mib = int(sys.argv[1])
+for name, body in (
+    ("garbage", f"os.write(1, b'\\xff' * ({mib} << 20))\nsys.exit(1)\n"),
+    ("noisy", f"os.write(2, b'line of noise\\n' * (({mib} << 20) // 14))\nprint('{{}}')\n"),
+):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(f"#!{sys.executable}\nimport os, sys\n{body}")
+    os.chmod(path, 0o755)
+logging.getLogger("pycni.plugin").setLevel(logging.INFO)
+records = []
+class Count(logging.Handler):
+    def emit(self, record): records.append(1)
+logging.getLogger("pycni.plugin").addHandler(Count())
+cni = pycni.CNIConfig(path=[d], cache_dir=os.path.join(d, "cache"))
+rt = pycni.RuntimeConf("ctr", "/proc/self/ns/net", "eth0")
+def conf(t):
+    return pycni.NetworkConfigList.from_bytes(json.dumps(
+        {"cniVersion": "1.0.0", "name": "n" + t, "plugins": [{"type": t}]}).encode())
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+cpu = time.process_time()
+try:
+    cni.add_network_list(conf("garbage"), rt)
+except pycni.PycniError as exc:
+    length = len(str(exc))
+cpu_garbage = time.process_time() - cpu
+rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+cpu = time.process_time()
+cni.add_network_list(conf("noisy"), rt)
+print(json.dumps({"len": length, "cpu": cpu_garbage, "rss": rss,
+                  "records": len(records), "cpu_noisy": time.process_time() - cpu}))
+"""
+
+
+def bench_hostile() -> list[tuple[str, str, str]]:
+    """7. A plugin failing with 60 MiB of 0xff on stdout, one writing 50 MiB of stderr lines."""
+    out = subprocess.run(
+        [sys.executable, "-c", HOSTILE_SCRIPT, "60"], check=True, capture_output=True, text=True
+    )
+    data = json.loads(out.stdout)
+    return [
+        ("60 MiB failure: RSS growth of the runtime (MB)", f"{data['rss']:.0f}", "<= 2 x 60 MiB"),
+        ("60 MiB failure: runtime CPU (s)", f"{data['cpu']:.2f}", "bounded, linear"),
+        ("60 MiB failure: characters in str(error)", f"{data['len']}", "< 100,000"),
+        ("60 MiB of stderr lines: pycni.plugin log records", f"{data['records']}", "< 40,000"),
+        ("60 MiB of stderr lines: runtime CPU (s)", f"{data['cpu_noisy']:.2f}", ""),
+    ]
+
+
 def bench_startup(rounds: int) -> list[tuple[str, str, str]]:
     """6. Import time of pycni (and of python itself), and a skel plugin's VERSION answer."""
 
@@ -301,7 +354,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
-        "--only", nargs="*", default=[], help="chain executor config concurrency cache startup"
+        "--only",
+        nargs="*",
+        default=[],
+        help="chain executor config concurrency cache startup hostile",
     )
     opts = parser.parse_args()
     build()
@@ -312,6 +368,7 @@ def main() -> None:
         "concurrency": lambda: bench_concurrency(opts.rounds),
         "cache": bench_cache_scale,
         "startup": lambda: bench_startup(opts.rounds * 3),
+        "hostile": bench_hostile,
     }
     rows: list[tuple[str, str, str]] = []
     for name, func in sections.items():

@@ -32,6 +32,7 @@ __all__ = [
     "go_quote_bytes",
     "is_text_file_busy",
     "output_too_large_error",
+    "quote_output",
     "start_failure",
     "stderr_tail",
     "status_lost_error",
@@ -140,6 +141,39 @@ def go_quote_bytes(data: bytes) -> str:
     return '"' + "".join(out) + '"'
 
 
+#: At most this many bytes of a plugin's output are quoted into an error message (half from the
+#: start, half from the end): quoting is per byte, and the whole output made a 60 MiB garbage
+#: answer cost gigabytes and minutes.
+QUOTE_LIMIT = 16 * 1024
+
+
+def quote_output(data: bytes, limit: int = QUOTE_LIMIT) -> str:
+    """:func:`go_quote_bytes` of ``data``, or of its first and last ``limit // 2`` bytes with the
+    number of bytes left out between them.
+
+    Args:
+        data: What the plugin printed.
+        limit: The most bytes quoted.
+
+    Returns:
+        ``"<text>"`` as Go's ``%q`` writes it, or ``"<head>" ... 123 bytes cut ... "<tail>"``.
+    """
+    if len(data) <= limit:
+        return go_quote_bytes(data)
+    half = limit // 2
+    cut = len(data) - 2 * half
+    return f"{go_quote_bytes(data[:half])} ... {cut} bytes cut ... {go_quote_bytes(data[-half:])}"
+
+
+def _bounded(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text``, or its first and last ``limit // 2`` characters around a note of what was cut
+    (a plugin's ``msg``/``details`` may be megabytes; an error message should not be)."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} ... {len(text) - 2 * half} characters cut ... {text[-half:]}"
+
+
 def stderr_tail(stderr: bytes, limit: int) -> str:
     """The last ``limit`` bytes of stderr, decoded leniently (no split character at the start)."""
     if limit <= 0:
@@ -231,17 +265,22 @@ def failure_from_output(
 
     ``exec_error`` is Go's description of the failure (``exit status 1``, ``signal: killed``,
     ``fork/exec /path: permission denied``), see :func:`describe_returncode`.
+
+    Unlike libcni the cost is bounded: at most :data:`QUOTE_LIMIT` bytes of output are quoted and
+    a ``msg``/``details`` longer than that many characters keeps its start and end, each with a
+    note of how much was cut.
     """
     code, msg, details = 0, "", ""
     if stdout:
         code, msg, details, problem = _parse_error_object(stdout)
+        msg, details = _bounded(msg), _bounded(details)
         if problem is not None:
             msg = (
                 "netplugin failed but error parsing its diagnostic message "
-                f"{go_quote_bytes(stdout)}: {problem}"
+                f"{quote_output(stdout)}: {problem}"
             )
     elif stderr:
-        msg = f"netplugin failed: {go_quote_bytes(stderr)}: {exec_error}"
+        msg = f"netplugin failed: {quote_output(stderr)}: {exec_error}"
     else:
         msg = f"{_NO_MESSAGE}: {exec_error}"
     return PluginError(

@@ -53,22 +53,41 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-class _TailBuffer:
-    """Keeps the last ``limit`` bytes written to it (memory stays below ``2 * limit``)."""
+class _StderrBuffer:
+    """Keeps the first and the last ``limit // 2`` bytes of a plugin's stderr.
 
-    __slots__ = ("_buf", "_limit")
+    A plugin may write any amount; what is kept (and later logged or quoted into an error) stays
+    bounded, and a marker line says how much was dropped in between. Memory stays below
+    ``2 * limit``.
+    """
+
+    __slots__ = ("_head", "_head_limit", "_tail", "_tail_limit", "_total")
 
     def __init__(self, limit: int) -> None:
-        self._buf = bytearray()
-        self._limit = limit
+        self._head = bytearray()
+        self._head_limit = limit // 2
+        self._tail = bytearray()
+        self._tail_limit = limit - self._head_limit
+        self._total = 0
 
     def append(self, data: bytes) -> None:
-        self._buf += data
-        if len(self._buf) > 2 * self._limit:
-            del self._buf[: -self._limit]
+        self._total += len(data)
+        room = self._head_limit - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        if data:
+            self._tail += data
+            if len(self._tail) > 2 * self._tail_limit:
+                del self._tail[: -self._tail_limit]
 
     def value(self) -> bytes:
-        return bytes(self._buf[-self._limit :])
+        tail = self._tail[-self._tail_limit :] if self._tail_limit else b""
+        dropped = self._total - len(self._head) - len(tail)
+        if dropped <= 0:
+            return bytes(self._head + tail)
+        marker = f"\n[pycni: {dropped} bytes of stderr dropped here]\n".encode()
+        return bytes(self._head) + marker + bytes(tail)
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +267,7 @@ def _communicate(
     in_fd, out_fd, err_fd = proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
     out_chunks: list[bytes] = []
     out_size = 0
-    err = _TailBuffer(options.max_output)
+    err = _StderrBuffer(options.max_stderr)
     cap = options.max_output
 
     pending = memoryview(stdin)
@@ -369,7 +388,7 @@ class _Capture:
         self.cap = options.max_output
         self.out: list[bytes] = []
         self.out_size = 0
-        self.err = _TailBuffer(options.max_output)
+        self.err = _StderrBuffer(options.max_stderr)
         self.overflow = False
         self.pid = 0
         self.exited: asyncio.Future[None] = loop.create_future()

@@ -105,10 +105,12 @@ class _Base:
         etxtbsy_backoff: float = 0.05,
         exit_grace: float = 0.2,
         stderr_log_level: int = logging.INFO,
+        max_stderr: int = 256 * 1024,
     ) -> None:
         self.options = ExecOptions(
             max_output=max_output,
             stderr_tail=stderr_tail,
+            max_stderr=max_stderr,
             etxtbsy_retries=etxtbsy_retries,
             etxtbsy_backoff=etxtbsy_backoff,
             exit_grace=exit_grace,
@@ -208,8 +210,9 @@ def _log_stderr(stderr: bytes, plugin_path: str, verb: str, level: int) -> None:
 class SubprocessExecutor(_Base):
     """Runs plugins with :mod:`subprocess` (see the module docstring for the guarantees).
 
-    ``max_output`` caps captured stdout (64 MiB by default), ``stderr_tail`` bounds the stderr kept
-    on errors, ``etxtbsy_retries``/``etxtbsy_backoff`` govern "text file busy" retries,
+    ``max_output`` caps captured stdout (64 MiB by default), ``max_stderr`` the stderr kept,
+    logged or quoted (its first and last halves, 256 KiB in all by default), ``stderr_tail``
+    bounds the stderr kept on errors, ``etxtbsy_retries``/``etxtbsy_backoff`` govern "text file busy" retries,
     ``exit_grace`` is how long forked helpers may hold the pipes after the plugin exits, and
     ``stderr_log_level`` is the level of the ``pycni.plugin`` records.
     """

@@ -118,10 +118,11 @@ def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) 
 class ExecOptions:
     """How a real executor runs plugins (identical meaning for the sync and the async one).
 
-    ``max_output`` caps the bytes captured from stdout (and, separately, stderr); a plugin writing
-    more is killed with its process group and the call raises
-    :class:`~pycni.errors.PluginOutputTooLargeError`. ``stderr_tail`` bounds the decoded stderr
-    kept on errors. ``etxtbsy_retries`` more attempts are made when exec fails with "text file
+    ``max_output`` caps the bytes captured from stdout; a plugin writing more is killed with its
+    process group and the call raises :class:`~pycni.errors.PluginOutputTooLargeError`.
+    ``max_stderr`` caps the stderr kept (its first and last halves, with a line saying how much
+    was dropped between them; the plugin is not stopped), which is what is logged or quoted into
+    an error. ``stderr_tail`` bounds the decoded stderr kept on errors. ``etxtbsy_retries`` more attempts are made when exec fails with "text file
     busy", sleeping ``etxtbsy_backoff`` seconds, doubling up to ``etxtbsy_backoff_max``. After the
     plugin itself exits, helpers it forked get ``exit_grace`` seconds to close the output pipes
     before the rest of the process group is killed.
@@ -129,6 +130,7 @@ class ExecOptions:
 
     max_output: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
     stderr_tail: int = attrs.field(default=4096, validator=_non_negative)
+    max_stderr: int = attrs.field(default=256 * 1024, validator=_positive)
     etxtbsy_retries: int = attrs.field(default=6, validator=_non_negative)
     etxtbsy_backoff: float = attrs.field(default=0.05, validator=_non_negative)
     etxtbsy_backoff_max: float = attrs.field(default=1.0, validator=_non_negative)
