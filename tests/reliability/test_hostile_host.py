@@ -80,3 +80,43 @@ def test_unknowable_exit_status_is_never_success(tmp_path: Path, mode: str) -> N
     assert "boom" in out["three"]["text"]
     results = cache_dir / "results"
     assert not results.exists() or [p.name for p in results.iterdir() if p.is_file()] == []
+
+
+def test_a_descendant_that_calls_setsid_survives(tmp_path: Path) -> None:
+    """Issue 16 item 7, the documented limit (docs/security.md): the plugin's process group is
+    killed at the time-out, but a grandchild that called ``setsid()`` left that group first and
+    lives on. The test proves both halves, then kills the survivor itself."""
+    import os
+    import signal
+
+    import pycni
+
+    pid_file = tmp_path / "escaped.pid"
+    plugin = tmp_path / "bin" / "escaper"
+    plugin.parent.mkdir()
+    plugin.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(60)\n"
+    )
+    plugin.chmod(0o755)
+    conf = pycni.NetworkConfigList.from_bytes(
+        json.dumps({"cniVersion": "1.0.0", "name": "n", "plugins": [{"type": "escaper"}]}).encode()
+    )
+    cni = pycni.CNIConfig(path=[str(plugin.parent)], cache_dir=tmp_path / "cache")
+    with pytest.raises(pycni.ChainError) as info:
+        cni.add_network_list(conf, pycni.RuntimeConf("c", "/proc/self/ns/net", "eth0"), timeout=2)
+    assert isinstance(info.value.__cause__, pycni.PluginTimeoutError)
+    escaped = int(pid_file.read_text())
+    try:
+        os.kill(escaped, 0)  # still alive: the group kill could not reach it
+        with open(f"/proc/{escaped}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        assert fields[0] != "Z" and int(fields[2]) == escaped  # leads its own process group
+    finally:
+        os.kill(escaped, signal.SIGKILL)
