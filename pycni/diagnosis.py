@@ -23,7 +23,7 @@ from typing import Any, Literal
 import attrs
 from packaging.version import InvalidVersion, Version
 
-from .config import NetworkConfigList, scan_conf_dir
+from .config import NetworkConfig, NetworkConfigList, scan_conf_dir
 from .errors import PycniError
 from .exec import Executor, SubprocessExecutor
 from .k8s import POD_ANNOTATIONS_CAPABILITY, WELL_KNOWN_CAPABILITIES
@@ -37,7 +37,9 @@ __all__ = [
     "KnownBug",
     "NetworkDiagnosis",
     "PluginDiagnosis",
+    "delegated_plugins",
     "diagnose",
+    "missing_delegates",
     "parse_about",
 ]
 
@@ -325,6 +327,55 @@ def _default_probe(timeout: float) -> ReleaseProbe:
     return probe
 
 
+#: Meta plugins that run another plugin named in their own configuration: the field that names
+#: it and the type they run when the field is absent.
+_DELEGATING = {"flannel": ("delegate.type", "bridge")}
+
+
+def delegated_plugins(plugin: NetworkConfig) -> list[tuple[str, str]]:
+    """The plugins ``plugin`` will run itself, found in its configuration.
+
+    Every plugin may name an IPAM plugin (``ipam.type``); a known meta plugin (``flannel``) also
+    names the plugin it delegates to. libcni never looks at these, so a missing one shows only
+    when the ADD fails inside the plugin; ``pycni doctor`` and ``pycni validate`` check them.
+
+    Args:
+        plugin: One plugin's configuration.
+
+    Returns:
+        ``(field, plugin type)`` pairs, e.g. ``[("ipam.type", "host-local")]``.
+    """
+    found: list[tuple[str, str]] = []
+    ipam_type = plugin.ipam.get("type")
+    if isinstance(ipam_type, str) and ipam_type:
+        found.append(("ipam.type", ipam_type))
+    if plugin.type in _DELEGATING:
+        field, default = _DELEGATING[plugin.type]
+        delegate = plugin.raw.get(field.split(".")[0])
+        named = delegate.get("type") if isinstance(delegate, dict) else None
+        found.append((field, named if isinstance(named, str) and named else default))
+    return found
+
+
+def missing_delegates(plugin: NetworkConfig, cni: CNIConfig) -> list[str]:
+    """One sentence per plugin that ``plugin`` delegates to and that is not in ``cni.path``.
+
+    Args:
+        plugin: One plugin's configuration.
+        cni: The runtime whose search path and executor find plugins.
+
+    Returns:
+        E.g. ``['ipam.type names plugin "host-local", which is missing: failed to find ...']``.
+    """
+    problems = []
+    for field, plugin_type in delegated_plugins(plugin):
+        try:
+            cni.executor.find_in_path(plugin_type, cni.path)
+        except PycniError as exc:
+            problems.append(f'{field} names plugin "{plugin_type}", which is missing: {exc}')
+    return problems
+
+
 def _plugin(
     plugin_type: str,
     capabilities: Sequence[str],
@@ -332,9 +383,12 @@ def _plugin(
     cni: CNIConfig,
     probe: ReleaseProbe | None,
     timeout: float,
+    plugin: NetworkConfig | None = None,
 ) -> PluginDiagnosis:
     findings: list[Finding] = []
     searched = tuple(cni.path)
+    if plugin is not None:
+        findings.extend(Finding("error", problem) for problem in missing_delegates(plugin, cni))
     try:
         path: str | None = cni.executor.find_in_path(plugin_type, cni.path)
     except PycniError as exc:
@@ -421,6 +475,7 @@ def _network(
             cni,
             probe,
             timeout,
+            p,
         )
         for p in conf.plugins
     )

@@ -199,6 +199,28 @@ def test_cache_without_action_prints_its_help() -> None:
     assert "rm" in proc.stdout
 
 
+def test_validate_and_doctor_name_a_missing_ipam_plugin(dirs: dict[str, str]) -> None:
+    """Issue 17 item 5: both used to say "ok" with ``ipam.type`` missing from the search path;
+    now each names the field, the plugin and the path, and fails."""
+    conf = Path(dirs["conf"]).parent / "ipam.d"
+    conf.mkdir()
+    (conf / "10-ipam.conflist").write_text(
+        conflist("ipamnet", "noop", ipam={"type": "host-local-nowhere"})
+    )
+    env = {**dirs, "NETCONFPATH": str(conf)}
+    proc = run_cli("validate", "ipamnet", env=env)
+    line = failed(proc, 2, 'ipam.type names plugin "host-local-nowhere", which is missing')
+    assert dirs["bin"] in line
+    assert 'error: ipam.type names plugin "host-local-nowhere"' in proc.stdout
+    assert proc.stdout.rstrip().endswith("invalid")
+    doc = json.loads(run_cli("validate", "ipamnet", "--json", env=env).stdout)
+    assert doc["valid"] is False
+    assert "host-local-nowhere" in doc["plugins"][0]["missingDelegates"][0]
+    proc = run_cli("doctor", "--conf-dir", str(conf), "--bin-dir", dirs["bin"], "--no-loopback")
+    assert proc.returncode == 1, proc.stdout
+    assert 'ipam.type names plugin "host-local-nowhere", which is missing' in proc.stdout
+
+
 def test_doctor(dirs: dict[str, str]) -> None:
     """pycni.diagnose through the CLI: exit 1 with a problem (gamma's plugin is missing, a file is
     broken, no loopback plugin), 0 when everything is usable."""

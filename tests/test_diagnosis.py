@@ -190,3 +190,30 @@ def test_real_plugins_release_probe(tmp_path: Path) -> None:  # pragma: no cover
     assert plugin.path == "/usr/lib/cni/portmap"
     assert plugin.supported_versions and "1.0.0" in plugin.supported_versions
     assert plugin.release is not None
+
+
+@pytest.mark.parametrize(
+    ("plugin", "field", "missing"),
+    [
+        ({"type": "bridge", "ipam": {"type": "host-local"}}, "ipam.type", "host-local"),
+        ({"type": "flannel", "delegate": {"type": "ipvlan"}}, "delegate.type", "ipvlan"),
+        ({"type": "flannel"}, "delegate.type", "bridge"),  # flannel's default delegate
+    ],
+)
+def test_a_missing_delegated_plugin_is_an_error(
+    tmp_path: Path, fake: FakeExecutor, plugin: dict[str, Any], field: str, missing: str
+) -> None:
+    """Issue 17 item 5: doctor used to say "ok" when ipam.type (or the plugin a meta plugin
+    delegates to) was not in the search path; now the finding names the field, the plugin and
+    the directories searched."""
+    fake.add_plugin("flannel", versions=("0.3.1", "0.4.0", "1.0.0"))
+    if missing == "bridge":
+        fake.remove_plugin("bridge")
+    write(tmp_path / "10-net.conflist", conflist("net", "1.0.0", plugin))
+    report = diagnose(tmp_path, [BIN], executor=fake, release_probe=None, loopback=False)
+    assert not report.ok and report.exit_code == 1
+    (finding,) = [f for f in report.networks[0].plugins[0].findings if f.level == "error"]
+    assert finding.message.startswith(f'{field} names plugin "{missing}", which is missing')
+    assert BIN in finding.message
+    fake.add_plugin(missing, versions=("1.0.0",))
+    assert diagnose(tmp_path, [BIN], executor=fake, release_probe=None, loopback=False).ok

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AggregateError, PycniError, ValidateNetworkError
+from ..diagnosis import missing_delegates
+from ..errors import AggregateError, PluginNotFoundError, PycniError, ValidateNetworkError
 from ._options import (
     add_bin_dir_flag,
     add_conf_dir_flag,
@@ -239,10 +240,18 @@ def run_validate(args: argparse.Namespace, out: Output) -> int:
     cni = make_cni(args)
     expected = conf.cni_version or "0.1.0"
     plugins = []
+    missing: list[PycniError] = []
     for plugin in conf.plugins:
         entry, _error = _version_report(cni, plugin.type, args.timeout)
         if "supportedVersions" in entry:
             entry["supports"] = expected in entry["supportedVersions"]
+        delegates = missing_delegates(plugin, cni)
+        if delegates:
+            entry["missingDelegates"] = delegates
+            missing.extend(
+                PluginNotFoundError(problem, plugin_type=plugin.type, paths=cni.path)
+                for problem in delegates
+            )
         plugins.append(entry)
     error: PycniError | None = None
     capabilities: list[str] = []
@@ -250,6 +259,8 @@ def run_validate(args: argparse.Namespace, out: Output) -> int:
         capabilities = cni.validate_network_list(conf, timeout=args.timeout)
     except ValidateNetworkError as exc:
         error = exc
+    if error is None and missing:
+        error = missing[0] if len(missing) == 1 else AggregateError(missing)
     doc = {
         "network": conf.name,
         "cniVersion": expected,
@@ -270,6 +281,8 @@ def run_validate(args: argparse.Namespace, out: Output) -> int:
                 verdict = f"does not support {expected}"
             versions = ", ".join(entry.get("supportedVersions", [])) or "-"
             out.text(f"  {entry['plugin']:<12} {verdict}  (supports {versions})")
+            for problem in entry.get("missingDelegates", []):
+                out.text(f"  {'':<12} error: {one_line(problem)}")
         if capabilities:
             out.text(f"capabilities: {', '.join(capabilities)}")
         out.text("valid" if error is None else "invalid")
