@@ -187,6 +187,40 @@ def test_check_and_del_use_the_cached_result(net: Net) -> None:
     assert net.cache_files() == []
 
 
+@pytest.mark.parametrize("verb", ["check", "del"])
+def test_check_and_del_reuse_the_args_cached_at_add(net: Net, verb: str) -> None:
+    """Issue 17 item 2: ``del`` without the ADD's ``--port`` used to run without portMappings
+    (portmap left its DNAT chain behind) and delete the entry that held them. Now check and del
+    use the cached CNI args and capability args when none are given, and say so in one line."""
+    add = net.run("add", "testnet", "/run/netns/k", "--port", "18080:80/tcp", "--args", "K=V")
+    assert add.returncode == 0, add.stderr
+    proc = net.run(verb, "testnet", "/run/netns/k")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"pycni: {verb} uses the CNI args K=V and capability args portMappings cached at ADD\n"
+    )
+    first = [args for cmd, args in net.calls() if cmd == verb.upper()][-1 if verb == "del" else 0]
+    assert first["Args"] == "K=V"
+    assert first["StdinData"]["runtimeConfig"] == {
+        "portMappings": [{"hostPort": 18080, "containerPort": 80, "protocol": "tcp"}]
+    }
+
+
+def test_flags_win_over_the_cached_args(net: Net) -> None:
+    """Issue 17 item 2: arguments given to del are used as given (an empty CNI_ARGS too)."""
+    assert (
+        net.run("add", "testnet", "/run/netns/w", "--port", "18080:80", "--args", "K=V").returncode
+        == 0
+    )
+    proc = net.run("del", "testnet", "/run/netns/w", "--port", "9090:90", env={"CNI_ARGS": ""})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    last = [args for cmd, args in net.calls() if cmd == "DEL"][-1]
+    assert last["Args"] == ""
+    assert last["StdinData"]["runtimeConfig"]["portMappings"][0]["hostPort"] == 9090
+    assert net.cache_files() == []
+
+
 def test_gc_deletes_every_cached_attachment_with_nil_args(net: Net) -> None:
     """Reference 8 item 9: gc uses nil GCArgs: every cached attachment of the network is
     DELeted, and the plugins' GC gets no valid-attachments key. The netns is optional."""

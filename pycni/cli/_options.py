@@ -220,6 +220,22 @@ def capability_args(args: argparse.Namespace) -> dict[str, Any]:
     return caps
 
 
+def cni_args_given(args: argparse.Namespace) -> bool:
+    """Whether the CNI args were given at all (``--args`` or ``CNI_ARGS``, even if empty)."""
+    return getattr(args, "args", None) is not None or "CNI_ARGS" in os.environ
+
+
+def capability_args_given(args: argparse.Namespace) -> bool:
+    """Whether any capability argument was given (``--cap-args``, ``CAP_ARGS``, ``--port``,
+    ``--bandwidth``)."""
+    return (
+        getattr(args, "cap_args", None) is not None
+        or bool(os.environ.get("CAP_ARGS"))
+        or bool(getattr(args, "port", None))
+        or bool(getattr(args, "bandwidth", None))
+    )
+
+
 def absolute_netns(netns: str) -> str:
     """The netns argument made absolute against the current directory (Go's ``filepath.Abs``)."""
     return os.path.abspath(netns)

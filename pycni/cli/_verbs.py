@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._options import (
     add_bin_dir_flag,
     add_cache_dir_flag,
@@ -14,6 +16,8 @@ from ._options import (
     add_runtime_flags,
     add_timeout_flag,
     cache_dir,
+    capability_args_given,
+    cni_args_given,
     load_network,
     make_cni,
     runtime_conf,
@@ -23,7 +27,7 @@ from ._output import EXIT_OK, Output
 if TYPE_CHECKING:  # pragma: no cover
     from .. import protocol
     from ..config import NetworkConfigList
-    from ..runtime import RuntimeConf
+    from ..runtime import CNIConfig, RuntimeConf
 
 ENVIRONMENT = """\
 environment (cnitool's; flags win):
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     conf = load_network(args, args.network)
     rt = runtime_conf(args, args.netns) if verb in ("add", "check", "del") else None
     cni = make_cni(args)
+    if rt is not None and verb in ("check", "del"):
+        rt = _with_cached_args(args, out, cni, conf, rt)
     header: dict[str, Any] = {"command": verb, "network": conf.name, "cniVersion": conf.cni_version}
     if rt is not None:
         header.update(containerId=rt.container_id, netns=rt.netns, ifname=rt.ifname)
@@ -122,6 +128,43 @@ def run(args: argparse.Namespace, out: Output) -> int:
     header["ok"] = True
     out.document(header)
     return EXIT_OK
+
+
+def _with_cached_args(
+    args: argparse.Namespace,
+    out: Output,
+    cni: CNIConfig,
+    conf: NetworkConfigList,
+    rt: RuntimeConf,
+) -> RuntimeConf:
+    """``rt`` with the CNI args and capability args cached at ADD where none were given.
+
+    A DEL without the ADD's ``--port`` would leave portmap's rules behind (and then delete the
+    cache entry that held them); a CHECK without them makes some plugins fail. Flags and
+    variables still win. One line on stderr says what was reused.
+    """
+    from ..errors import CacheError
+
+    use_args, use_caps = not cni_args_given(args), not capability_args_given(args)
+    if not (use_args or use_caps):
+        return rt
+    try:
+        cached = cni.get_network_list_cached_config(conf, rt)
+    except CacheError:
+        return rt  # an unreadable entry: DEL goes ahead with what was given, as libcni's does
+    if cached is None:
+        return rt
+    cached_rt = cached[1]
+    reused = []
+    if use_args and cached_rt.args:
+        rt = attrs.evolve(rt, args=cached_rt.args)
+        reused.append("CNI args " + ";".join(f"{k}={v}" for k, v in cached_rt.args))
+    if use_caps and cached_rt.capability_args:
+        rt = attrs.evolve(rt, capability_args=cached_rt.capability_args)
+        reused.append("capability args " + ", ".join(sorted(cached_rt.capability_args)))
+    if reused:
+        out.note(f"pycni: {args.command} uses the {' and '.join(reused)} cached at ADD")
+    return rt
 
 
 def _plan(
