@@ -12,7 +12,8 @@ the result cache in the test's tmp directory.
 The host guard (fixture ``host_guard``, autouse) snapshots the host before the first test of this
 directory and, after the last one, removes what the plugins leave by design (the shared
 ``CNI-HOSTPORT-*``/``CNI-FORWARD``/``CNI-ADMIN`` chains, emptied nftables tables), restores
-``net.ipv4.ip_forward``, and fails if a test left a namespace, a link or per-container rules
+``net.ipv4.ip_forward``, and fails if a test left a namespace, a link (of any name), per-container
+rules (iptables and ip6tables, nft and legacy backends) or host-local data in /var/lib/cni
 behind. It holds a lock so that two runs on one host take turns.
 """
 
@@ -85,6 +86,8 @@ class HostGuard:
         self.tables = realnet.nft_tables()
         self.forward = realnet.sysctl("net.ipv4.ip_forward")
         self.host_local = _host_local_state()
+        self.links = realnet.link_names()
+        self.namespaces = realnet.netns_names()
         self.suite = Suite()
         self.finished = False
 
@@ -134,6 +137,13 @@ class HostGuard:
             problems.append("net.ipv4.ip_forward could not be restored")
         if _host_local_state() != self.host_local:
             problems.append(f"something was written to {HOST_LOCAL_DEFAULT}")
+        # whatever the names: a link or namespace a test made outside the lab's prefix
+        new_links = realnet.link_names() - self.links
+        new_namespaces = realnet.netns_names() - self.namespaces
+        if new_links or new_namespaces:
+            problems.append(
+                f"links {sorted(new_links)} and namespaces {sorted(new_namespaces)} appeared"
+            )
         return problems
 
 

@@ -30,7 +30,9 @@ PREFIX = "pcnit"
 TEST_RANGE = ipaddress.IPv4Network("10.250.0.0/16")
 """The private range the suite owns: each test takes /24s out of it."""
 
-IPTABLES = ("iptables", "ip6tables")
+# the legacy backend's tables too, where installed: a plugin built against it writes there
+_LEGACY = tuple(c for c in ("iptables-legacy", "ip6tables-legacy") if shutil.which(f"{c}-save"))
+IPTABLES = ("iptables", "ip6tables", *_LEGACY)
 NEEDED_COMMANDS = ("ip", "tc", "iptables", "iptables-save", "ip6tables-save")
 
 

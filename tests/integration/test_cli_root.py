@@ -1,6 +1,10 @@
 """The root-only commands, ``pycni exec`` and ``pycni demo --real``, with the real reference
 plugins in network namespaces (issue 7). The integration suite covers them end to end; these
-check the CLI's own promises: exit status, cleanup after exit and signals, notes on stderr."""
+check the CLI's own promises: exit status, cleanup after exit and signals, notes on stderr.
+
+They live in the integration directory so that its host guard covers them: they switch
+``net.ipv4.ip_forward`` on and portmap creates the shared ``CNI-HOSTPORT-*`` chains, which the
+guard restores and removes after the suite (issue 17 item 6)."""
 
 from __future__ import annotations
 
