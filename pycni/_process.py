@@ -7,7 +7,9 @@ This is the only place pycni touches processes. Both runners do the same thing:
 * stdin is written while stdout and stderr are read (no deadlock whatever the sizes); a plugin
   that exits without reading stdin (EPIPE) is not an error;
 * stdout is captured up to a limit (past it the group is killed and the outcome says so); stderr
-  keeps its last ``limit`` bytes;
+  keeps its first and last ``max_stderr // 2`` bytes;
+* the attachment lock held for the call (:func:`lock_inherited`) is inherited by the plugin as
+  descriptor 3, so the lock outlives the runtime while the plugin runs;
 * when the deadline passes, the whole group is SIGKILLed;
 * once the plugin has exited, helpers still holding its pipes get a short grace period to close
   them, then the group's leftovers are killed and whatever was written is used.
@@ -22,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
+import fcntl
 import io
 import os
 import select
@@ -30,12 +34,52 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .invoke import ExecOptions, RawOutcome
 
-__all__ = ["communicate_sync", "kill_group", "run_async", "spawn_sync"]
+__all__ = [
+    "communicate_sync",
+    "held_lock",
+    "kill_group",
+    "lock_inherited",
+    "run_async",
+    "spawn_sync",
+]
+
+#: The descriptor of the attachment lock held for the current call, if any (see lock_inherited).
+_LOCK_FD: contextvars.ContextVar[int | None] = contextvars.ContextVar("pycni_lock_fd", default=None)
+#: The descriptor number the plugin inherits the lock as.
+LOCK_FD_IN_PLUGIN = 3
+
+
+@contextlib.contextmanager
+def lock_inherited(fd: int | None) -> Iterator[None]:
+    """Plugins started inside this block (in this thread or asyncio task) inherit ``fd``.
+
+    The runtime passes its attachment lock here: a ``flock`` is held while any descriptor of its
+    open file is, so a plugin keeps the attachment locked until it exits, even when the runtime
+    that started it was killed meanwhile (another process's DEL then waits for it).
+
+    Args:
+        fd: The lock's descriptor, or ``None`` for nothing to hand on.
+    """
+    token = _LOCK_FD.set(fd)
+    try:
+        yield
+    finally:
+        _LOCK_FD.reset(token)
+
+
+def held_lock() -> int | None:
+    """The descriptor set by the innermost :func:`lock_inherited` of this context, or ``None``.
+
+    Returns:
+        A descriptor number, or ``None``.
+    """
+    return _LOCK_FD.get()
+
 
 _READ_SIZE = 65536
 _WRITE_SIZE = 65536
@@ -150,34 +194,38 @@ class Child:
         return code
 
 
-def spawn_sync(target: str, argv0: str, env: Mapping[str, str]) -> Child:
+def spawn_sync(
+    target: str, argv0: str, env: Mapping[str, str], lock_fd: int | None = None
+) -> Child:
     """Start the plugin in its own session with three pipes (raises what exec raised).
 
     ``posix_spawn`` (vfork + exec in glibc) costs less than :class:`subprocess.Popen` per call.
-    Like Popen's default it passes no descriptor but the three pipes: pycni's own descriptors
-    are close-on-exec, as Python creates every descriptor (PEP 446).
+    Like Popen's default it passes no descriptor but the three pipes, and ``lock_fd`` (as
+    descriptor 3) when given: pycni's own descriptors are close-on-exec, as Python creates every
+    descriptor (PEP 446).
     """
     pipes = [os.pipe() for _ in range(3)]
     child_ends = (pipes[0][0], pipes[1][1], pipes[2][1])
     ours = (pipes[0][1], pipes[1][0], pipes[2][0])
+    # a copy above 3, so that dup2 onto 3 in the child always clears close-on-exec
+    extra = () if lock_fd is None else (fcntl.fcntl(lock_fd, fcntl.F_DUPFD_CLOEXEC, 4),)
+    actions = [(os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(child_ends)]
+    actions += [(os.POSIX_SPAWN_DUP2, fd, LOCK_FD_IN_PLUGIN) for fd in extra]
     try:
         if min(child_ends) < 3:  # our own stdio is closed: dup2 onto itself keeps CLOEXEC
             raise _UsePopen
-        pid = os.posix_spawn(
-            target,
-            [argv0],
-            env,
-            file_actions=[(os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(child_ends)],
-            setsid=True,
-        )
+        pid = os.posix_spawn(target, [argv0], env, file_actions=actions, setsid=True)
     except _UsePopen:
         for fd in (*child_ends, *ours):
             os.close(fd)
-        return _spawn_popen(target, argv0, env)
+        return _spawn_popen(target, argv0, env, lock_fd)
     except BaseException:
         for fd in (*child_ends, *ours):
             os.close(fd)
         raise
+    finally:
+        for fd in extra:
+            os.close(fd)
     for fd in child_ends:
         os.close(fd)
     return Child(pid, *ours)
@@ -187,7 +235,9 @@ class _UsePopen(Exception):
     """Internal: fall back to :class:`subprocess.Popen`, which handles odd descriptor layouts."""
 
 
-def _spawn_popen(target: str, argv0: str, env: Mapping[str, str]) -> Child:
+def _spawn_popen(
+    target: str, argv0: str, env: Mapping[str, str], lock_fd: int | None = None
+) -> Child:
     proc = subprocess.Popen(
         [argv0],
         executable=target,
@@ -197,6 +247,7 @@ def _spawn_popen(target: str, argv0: str, env: Mapping[str, str]) -> Child:
         env=env,
         bufsize=0,
         start_new_session=True,
+        pass_fds=() if lock_fd is None else (lock_fd,),
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     # Hand the pipes over to a Child; Popen must not reap or close them later.
@@ -602,7 +653,11 @@ def _spawn_pool() -> concurrent.futures.ThreadPoolExecutor:
 
 
 async def _spawn_off_loop(
-    loop: asyncio.AbstractEventLoop, target: str, argv0: str, env: Mapping[str, str]
+    loop: asyncio.AbstractEventLoop,
+    target: str,
+    argv0: str,
+    env: Mapping[str, str],
+    lock_fd: int | None,
 ) -> Child:
     """Start the plugin from a worker thread.
 
@@ -611,7 +666,12 @@ async def _spawn_off_loop(
     would serialise every concurrent call. If the caller is cancelled meanwhile, the process
     that was started anyway is killed with its group.
     """
-    future = loop.run_in_executor(_spawn_pool(), spawn_sync, target, argv0, env)
+    # The worker gets its own copy of the lock descriptor: if we are cancelled, the caller
+    # releases (closes) its lock while the worker may still be about to start the plugin.
+    copy = None if lock_fd is None else os.dup(lock_fd)
+    future = loop.run_in_executor(_spawn_pool(), spawn_sync, target, argv0, env, copy)
+    if copy is not None:
+        future.add_done_callback(lambda _: os.close(copy))
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
@@ -639,10 +699,11 @@ async def _run_pidfd(
 ) -> RawOutcome:
     global _running  # noqa: PLW0603 - a process-wide count of plugins this module runs
     loop = asyncio.get_running_loop()
+    lock_fd = held_lock()
     if _running:  # others are starting or running: do not block the loop on fork/exec
-        proc = await _spawn_off_loop(loop, target, argv0, env)
+        proc = await _spawn_off_loop(loop, target, argv0, env, lock_fd)
     else:  # alone: starting inline is cheaper than a thread hop
-        proc = spawn_sync(target, argv0, env)
+        proc = spawn_sync(target, argv0, env, lock_fd)
     _running += 1
     try:
         return await _drive_pidfd(loop, proc, stdin, deadline, options)
@@ -731,6 +792,7 @@ async def _run_transport(
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
+        pass_fds=() if (lock_fd := held_lock()) is None else (lock_fd,),
     )
 
     def returncode() -> int:

@@ -230,7 +230,9 @@ class SubprocessExecutor(_Base):
         while True:
             call.check_deadline()
             try:
-                proc = _process.spawn_sync(call.target, call.plugin_path, call.env)
+                proc = _process.spawn_sync(
+                    call.target, call.plugin_path, call.env, _process.held_lock()
+                )
                 break
             except (OSError, ValueError, TypeError) as exc:
                 time.sleep(self._retry_delay(exc, call))

@@ -1,16 +1,21 @@
 """Cross-process locking around cache-changing operations (libcni has none).
 
-Two locks, both inside ``<cache_dir>/results/.locks``:
+Two locks, both ``flock`` on files inside ``<cache_dir>/results/.locks`` (released by the kernel
+when the last descriptor closes, so a crashed process never leaves one held):
 
-* an **attachment lock** (``filelock.FileLock`` / ``AsyncFileLock``) serialising ADD/CHECK/DEL of
-  one (network, container, ifname). Attachments hash onto a fixed set of lock files so the
-  directory does not grow with every container ever started; two attachments sharing a stripe only
-  wait for each other and never deadlock (no call holds two stripes);
+* an **attachment lock**, exclusive, serialising ADD/CHECK/DEL of one (network, container,
+  ifname). Each attachment has its own file, ``att-<network>-<containerID>-<ifname>.lock``, so two
+  different attachments never wait on each other. The file is removed when the operation leaves
+  no cache entry behind (after a DEL, or an ADD that failed), so the directory holds about one
+  file per cached attachment. Removal is safe against racing lockers: the holder unlinks the file
+  before it unlocks, and a locker that then finds its descriptor no longer names the file at that
+  path starts over on a fresh one;
 * a **network lock**, held *shared* by ADD/CHECK/DEL and *exclusively* by GC, so the spec's rule
-  "no ADD/DEL in flight while GC runs" holds across every process sharing the cache dir. filelock's
-  ``FileLock`` has no shared mode and its ``ReadWriteLock`` is SQLite-backed, bound to the thread
-  that took it and about three times slower, which does not fit an asyncio driver; this one is a
-  ``flock(LOCK_SH/LOCK_EX)`` on a lock file, released by the kernel if the process dies.
+  "no ADD/DEL in flight while GC runs" holds across every process sharing the cache dir.
+
+While an attachment lock is held, :func:`attachment_lock` yields its descriptor; the runtime hands
+it to the plugins it starts (``pycni._process.lock_inherited``), so the lock lasts while any
+plugin of the operation still runs, even after the runtime itself was killed.
 
 Lock waits honour the call's deadline and raise :class:`~pycni.errors.LockTimeoutError`.
 Lock order is always network first, then attachment.
@@ -19,31 +24,21 @@ Lock order is always network first, then attachment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import fcntl
 import os
 import time
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-
-import filelock
 
 from . import cache
 from .errors import CacheError, LockTimeoutError, PycniError
 from .runtime_conf import RuntimeConf
 from .validate import validate_network_name
 
-#: Number of attachment lock files per cache directory.
-STRIPES = 256
 _POLL_MIN = 0.001
 _POLL_MAX = 0.05
-
-
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, deadline - time.monotonic())
 
 
 def _timeout_error(path: str, deadline: float | None) -> LockTimeoutError:
@@ -54,7 +49,16 @@ def lock_paths(
     cache_dir: str, network: str, rt: RuntimeConf | None
 ) -> tuple[str, str | None] | None:
     """The network lock path and (with ``rt``) the attachment lock path; ``None`` when the names
-    are invalid (the operation then fails validation before touching any file, so needs no lock)."""
+    are invalid (the operation then fails validation before touching any file, so needs no lock).
+
+    Args:
+        cache_dir: The cache directory.
+        network: The network name.
+        rt: The attachment, or ``None`` for the network lock alone.
+
+    Returns:
+        ``(network lock path, attachment lock path or None)``, or ``None``.
+    """
     try:
         if rt is None:
             validate_network_name(network)
@@ -67,11 +71,10 @@ def lock_paths(
     network_path = os.path.join(directory, f"net-{network}.lock")
     if entry is None:
         return network_path, None
-    stripe = zlib.crc32(entry.encode()) % STRIPES
-    return network_path, os.path.join(directory, f"attachment-{stripe:02x}.lock")
+    return network_path, os.path.join(directory, f"att-{entry}.lock")
 
 
-class _SharedLock:
+class _Flock:
     """A ``flock`` on one file, shared or exclusive, with deadline-bounded polling."""
 
     def __init__(self, path: str) -> None:
@@ -106,6 +109,16 @@ class _SharedLock:
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX)
 
+    def names_path(self) -> bool:
+        """Whether our descriptor is still the file at ``path`` (a previous holder may have
+        removed it, and another locker created a new one, while we waited)."""
+        try:
+            now = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(self.fd)
+        return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)  # closing the descriptor releases the flock
@@ -125,44 +138,79 @@ def _lock_error(path: str, exc: OSError) -> CacheError:
     return CacheError(f"cannot open lock file {path}: {reason}", path=path)
 
 
-@contextmanager
-def _lock_errors(path: str, deadline: float | None) -> Iterator[None]:
-    """filelock's failures as pycni errors naming the lock file."""
+def _release_attachment(lock: _Flock, cache_dir: str, network: str, rt: RuntimeConf) -> None:
+    """Unlock; first remove the lock file when no cache entry is left for the attachment."""
     try:
-        yield
-    except filelock.Timeout:
-        raise _timeout_error(path, deadline) from None
-    except OSError as exc:
-        raise _lock_error(path, exc) from exc
-
-
-def _filelock_timeout(deadline: float | None) -> float:
-    remaining = _remaining(deadline)
-    return -1 if remaining is None else remaining
+        entry = cache.entry_path(cache_dir, network, rt.container_id, rt.ifname)
+        if not os.path.lexists(entry):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock.path)
+    finally:
+        lock.close()
 
 
 @contextmanager
 def attachment_lock(
     cache_dir: str, network: str, rt: RuntimeConf, deadline: float | None
-) -> Iterator[None]:
-    """Hold the network lock shared and the attachment's lock (ADD/CHECK/DEL)."""
+) -> Iterator[int | None]:
+    """Hold the network lock shared and the attachment's lock (ADD/CHECK/DEL).
+
+    Args:
+        cache_dir: The cache directory.
+        network: The network name.
+        rt: The attachment.
+        deadline: ``time.monotonic()`` value after which waiting fails, or ``None``.
+
+    Yields:
+        The attachment lock's descriptor (for plugins to inherit), or ``None`` when the names are
+        invalid and nothing was locked.
+
+    Raises:
+        LockTimeoutError: The deadline passed while waiting.
+        CacheError: A lock file cannot be opened (e.g. a symlink was planted there).
+    """
     paths = lock_paths(cache_dir, network, rt)
     if paths is None:
-        yield
+        yield None
         return
-    shared = _SharedLock(paths[0])
+    shared = _Flock(paths[0])
     try:
         shared.lock(False, deadline)
         assert paths[1] is not None
-        lock = filelock.FileLock(paths[1], mode=0o600, is_singleton=False)
-        with _lock_errors(paths[1], deadline):
-            lock.acquire(timeout=_filelock_timeout(deadline))
+        while True:
+            own = _Flock(paths[1])
+            own.lock(True, deadline)
+            if own.names_path():
+                break
+            own.close()
         try:
-            yield
+            yield own.fd
         finally:
-            lock.release()
+            _release_attachment(own, cache_dir, network, rt)
     finally:
         shared.close()
+
+
+@contextmanager
+def exclusive_lock(path: str, deadline: float | None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created 0600, never through a symlink).
+
+    For state of pycni's own beside the cache (the demo IPAM plugin's allocations).
+
+    Args:
+        path: The lock file.
+        deadline: ``time.monotonic()`` value after which waiting fails, or ``None``.
+
+    Raises:
+        LockTimeoutError: The deadline passed while waiting.
+        CacheError: The lock file cannot be opened.
+    """
+    lock = _Flock(path)
+    try:
+        lock.lock(True, deadline)
+        yield
+    finally:
+        lock.close()
 
 
 @contextmanager
@@ -172,7 +220,7 @@ def network_lock(cache_dir: str, network: str, deadline: float | None) -> Iterat
     if paths is None:
         yield
         return
-    exclusive = _SharedLock(paths[0])
+    exclusive = _Flock(paths[0])
     try:
         exclusive.lock(True, deadline)
         yield
@@ -183,29 +231,40 @@ def network_lock(cache_dir: str, network: str, deadline: float | None) -> Iterat
 @asynccontextmanager
 async def async_attachment_lock(
     cache_dir: str, network: str, rt: RuntimeConf, deadline: float | None
-) -> AsyncIterator[None]:
-    """:func:`attachment_lock` for asyncio: waits by polling, never blocking the event loop."""
+) -> AsyncIterator[int | None]:
+    """:func:`attachment_lock` for asyncio: waits by polling, never blocking the event loop.
+
+    Args:
+        cache_dir: The cache directory.
+        network: The network name.
+        rt: The attachment.
+        deadline: ``time.monotonic()`` value after which waiting fails, or ``None``.
+
+    Yields:
+        The attachment lock's descriptor, or ``None`` when nothing was locked.
+
+    Raises:
+        LockTimeoutError: The deadline passed while waiting.
+        CacheError: A lock file cannot be opened.
+    """
     paths = lock_paths(cache_dir, network, rt)
     if paths is None:
-        yield
+        yield None
         return
-    shared = _SharedLock(paths[0])
+    shared = _Flock(paths[0])
     try:
         await shared.alock(False, deadline)
         assert paths[1] is not None
-        lock = filelock.AsyncFileLock(
-            paths[1],
-            mode=0o600,
-            is_singleton=False,
-            run_in_executor=False,
-            poll_interval=_POLL_MIN * 5,
-        )
-        with _lock_errors(paths[1], deadline):
-            await lock.acquire(timeout=_filelock_timeout(deadline))
+        while True:
+            own = _Flock(paths[1])
+            await own.alock(True, deadline)
+            if own.names_path():
+                break
+            own.close()
         try:
-            yield
+            yield own.fd
         finally:
-            await lock.release()
+            _release_attachment(own, cache_dir, network, rt)
     finally:
         shared.close()
 
@@ -219,7 +278,7 @@ async def async_network_lock(
     if paths is None:
         yield
         return
-    exclusive = _SharedLock(paths[0])
+    exclusive = _Flock(paths[0])
     try:
         await exclusive.alock(True, deadline)
         yield

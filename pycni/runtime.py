@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from . import cache, locks, protocol
+from . import _process, cache, locks, protocol
 from .config import NetworkConfig, NetworkConfigList
 from .errors import ConfigError, PluginTimeoutError, PycniError
 from .exec import AsyncExecutor, AsyncSubprocessExecutor, Executor, SubprocessExecutor
@@ -182,6 +182,26 @@ class _Common:
         return cache.list_attachments(self._cache_dir_for(None), container_id)
 
 
+async def _to_thread_to_the_end(func: Callable[..., T], *args: Any) -> T:
+    """``asyncio.to_thread(func, *args)`` that a cancellation cannot cut short.
+
+    A cache write runs on in its thread whatever happens to the awaiting task; if the task were
+    let go at the cancel, it would release the attachment lock while the write is still to come,
+    and a DEL run in between would finish before the entry appears. So the task waits for the
+    thread, then re-raises the cancellation.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait((future,))
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return future.result()
+
+
 class CNIConfig(_Common):
     """The synchronous CNI runtime: libcni's ``CNIConfig``.
 
@@ -251,7 +271,10 @@ class CNIConfig(_Common):
         deadline = _deadline(timeout)
         cache_dir = self._cache_dir_for(rt)
         conf = self._negotiated(conf, cache_dir, deadline)
-        with locks.attachment_lock(cache_dir, conf.name, rt, deadline):
+        with (
+            locks.attachment_lock(cache_dir, conf.name, rt, deadline) as lock_fd,
+            _process.lock_inherited(lock_fd),
+        ):
             return self._drive(build(conf), cache_dir, deadline)
 
     def _single_op(
@@ -259,7 +282,10 @@ class CNIConfig(_Common):
     ) -> T:
         deadline = _deadline(timeout)
         cache_dir = self._cache_dir_for(rt)
-        with locks.attachment_lock(cache_dir, name, rt, deadline):
+        with (
+            locks.attachment_lock(cache_dir, name, rt, deadline) as lock_fd,
+            _process.lock_inherited(lock_fd),
+        ):
             return self._drive(plan, cache_dir, deadline)
 
     # --- network lists -----------------------------------------------------------------------
@@ -425,7 +451,7 @@ class AsyncCNIConfig(_Common):
             if isinstance(effect, protocol.PluginVersion):
                 return await self._plugin_version(effect, cache_dir, deadline)
             if isinstance(effect, protocol.WriteCache):  # fsync: keep it off the event loop
-                return await asyncio.to_thread(
+                return await _to_thread_to_the_end(
                     self._answer_local, effect, cache_dir, self.executor.find_in_path
                 )
             return self._answer_local(effect, cache_dir, self.executor.find_in_path)
@@ -462,16 +488,18 @@ class AsyncCNIConfig(_Common):
         deadline = _deadline(timeout)
         cache_dir = self._cache_dir_for(rt)
         conf = await self._negotiated(conf, cache_dir, deadline)
-        async with locks.async_attachment_lock(cache_dir, conf.name, rt, deadline):
-            return await self._drive(build(conf), cache_dir, deadline)
+        async with locks.async_attachment_lock(cache_dir, conf.name, rt, deadline) as lock_fd:
+            with _process.lock_inherited(lock_fd):
+                return await self._drive(build(conf), cache_dir, deadline)
 
     async def _single_op(
         self, plan: protocol.Plan[T], name: str, rt: RuntimeConf, timeout: float | None
     ) -> T:
         deadline = _deadline(timeout)
         cache_dir = self._cache_dir_for(rt)
-        async with locks.async_attachment_lock(cache_dir, name, rt, deadline):
-            return await self._drive(plan, cache_dir, deadline)
+        async with locks.async_attachment_lock(cache_dir, name, rt, deadline) as lock_fd:
+            with _process.lock_inherited(lock_fd):
+                return await self._drive(plan, cache_dir, deadline)
 
     async def add_network_list(
         self, conf: NetworkConfigList, rt: RuntimeConf, *, timeout: float | None = None

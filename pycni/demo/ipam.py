@@ -14,7 +14,7 @@ Configuration (the ``ipam`` object of the plugin that delegates to it)::
 
 State lives in ``<dataDir>/<network name>/``: one file per allocated address (named after it,
 holding the container ID and interface name) and ``last_reserved_ip`` so addresses are not reused
-right away, all under a ``filelock`` lock so concurrent invocations never hand out one address
+right away, all under an exclusive ``flock`` so concurrent invocations never hand out one address
 twice. ``dataDir`` defaults to ``$PYCNI_IPAM_DATA_DIR``, else ``/var/lib/cni/pycni-ipam`` for root,
 else ``<tmp>/pycni-ipam-<uid>``.
 
@@ -117,11 +117,14 @@ class Pool:
     # -- state --------------------------------------------------------------------------------
 
     def lock(self) -> Any:
-        """An exclusive lock over this network's state (created on first use)."""
-        import filelock
+        """An exclusive lock over this network's state (created on first use; 30 s at most)."""
+        import time
 
-        os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        return filelock.FileLock(os.path.join(self.dir, _LOCK), timeout=30)
+        from .._dirs import make_dirs
+        from ..locks import exclusive_lock
+
+        make_dirs(self.dir, 0o700)
+        return exclusive_lock(os.path.join(self.dir, _LOCK), time.monotonic() + 30)
 
     def allocations(self) -> Iterator[tuple[Address, str, str]]:
         """``(address, container_id, ifname)`` of every allocation."""

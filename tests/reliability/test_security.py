@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from reliability_support import AsyncInProcessExecutor, InProcessExecutor, ok_handler, snapshot
 
 import pycni
-from pycni import cache, locks
+from pycni import cache
 from pycni.errors import CacheError, ConfigError, PycniError
 
 # --------------------------------------------------------------------------------------------
@@ -530,8 +529,7 @@ def test_locks_dir_symlink_is_refused(tmp_path: Path) -> None:
 
 def _plant_lock_symlinks(cache_dir: Path, victim: Path) -> None:
     directory = Path(cache.locks_dir(str(cache_dir)))
-    stripe = zlib.crc32(cache.entry_name("net", "ctr", "eth0").encode()) % locks.STRIPES
-    (directory / f"attachment-{stripe:02x}.lock").symlink_to(victim)
+    (directory / f"att-{cache.entry_name('net', 'ctr', 'eth0')}.lock").symlink_to(victim)
     (directory / "net-net.lock").symlink_to(victim)
 
 
