@@ -252,7 +252,7 @@ class Bandwidth:
     ingress=10M`` sends. Pass a burst to choose another one (:data:`KUBELET_BURST`, or a small
     one for real shaping of short transfers).
 
-    Args:
+    Attributes:
         ingress_rate: Ingress rate in bits per second (0: ingress is not shaped).
         ingress_burst: Ingress burst in bits (0: :data:`CONTAINERD_BURST` when a rate is set).
         egress_rate: Egress rate in bits per second (0: egress is not shaped).
