@@ -88,3 +88,12 @@ def fuzz(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
     )
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel into dist/ and check them with twine (metadata, README)."""
+    shutil.rmtree("dist", ignore_errors=True)
+    session.install("build>=1.2", "twine>=6.1")
+    session.run("python", "-m", "build")
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in Path("dist").iterdir()))

@@ -78,7 +78,7 @@ async def run(count: int, concurrency: int, workdir: str) -> int:
     if len(set(addresses.values())) != count:
         print("error: an address was handed out twice", file=sys.stderr)
         return 1
-    cached = cni.get_cached_attachments()
+    cached = await cni.get_cached_attachments()
     if len(cached) != count:
         print(f"error: {len(cached)} cache entries for {count} containers", file=sys.stderr)
         return 1
@@ -86,7 +86,7 @@ async def run(count: int, concurrency: int, workdir: str) -> int:
     started = time.monotonic()
     await detach_all(cni, conf, count, concurrency)
     print(f"detached them in {time.monotonic() - started:.2f}s")
-    if cni.get_cached_attachments():
+    if await cni.get_cached_attachments():
         print("error: cache entries left after DEL", file=sys.stderr)
         return 1
     return 0

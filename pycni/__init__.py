@@ -1,5 +1,18 @@
 """pycni: the CNI runtime library for Python.
 
+Attach a container to a network, and later detach it (the five lines of the README)::
+
+    import pycni
+
+    conf = pycni.load_conf_list("/etc/cni/net.d", "mynet")
+    cni = pycni.CNIConfig(path=["/opt/cni/bin", "/usr/lib/cni"], cache_dir="/var/lib/cni")
+    rt = pycni.RuntimeConf(container_id="c1", netns="/run/netns/c1", ifname="eth0")
+    result = cni.add_network_list(conf, rt, timeout=30)  # ... later: cni.del_network_list(conf, rt)
+
+``pycni.AsyncCNIConfig`` has the same verbs and cache getters as coroutines, ``pycni.Sandbox``
+sets up a whole pod (loopback and several networks), and ``pycni demo`` runs a bundled example
+network with no root and no network.
+
 Load CNI network configurations, find plugin binaries, run chained ADD / CHECK / DEL / GC / STATUS /
 VERSION with capability arguments, cache results exactly as libcni does, and convert results
 between spec versions 0.1.0 to 1.1.0.

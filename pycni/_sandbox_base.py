@@ -181,9 +181,20 @@ class _Base:
         return method, (op.config, op.rt)
 
     def _cached(self, container_id: str) -> list[NetworkAttachment]:
+        """The cached attachments of the container through a ``CNIConfig`` (``[]`` on failure)."""
         try:
             cni: Any = self.cni
             found: list[NetworkAttachment] = cni.get_cached_attachments(container_id)
+            return found
+        except PycniError as exc:
+            logger.warning("cannot list cached attachments: %s", exc)
+            return []
+
+    async def _cached_async(self, container_id: str) -> list[NetworkAttachment]:
+        """:meth:`_cached` through an ``AsyncCNIConfig`` (its getter reads off the event loop)."""
+        try:
+            cni: Any = self.cni
+            found: list[NetworkAttachment] = await cni.get_cached_attachments(container_id)
             return found
         except PycniError as exc:
             logger.warning("cannot list cached attachments: %s", exc)

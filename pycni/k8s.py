@@ -245,8 +245,22 @@ def _check_uint64(instance: Bandwidth, attribute: attrs.Attribute[int], value: i
 class Bandwidth:
     """The ``bandwidth`` capability: rates in bits per second, bursts in bits; 0 means unset.
 
-    A direction is shaped only when both its rate and burst are set (the bandwidth plugin rejects
-    one without the other), so a rate without a burst is refused here already.
+    A direction is shaped when its rate is set. A rate given without a burst gets the default
+    burst, :data:`CONTAINERD_BURST` (2**32 - 1 bits, what containerd and CRI-O send with an
+    annotated rate): the same rule as :func:`bandwidth_from_annotations` and the CLI's
+    ``--bandwidth``, so ``Bandwidth(ingress_rate=10_000_000)`` is what ``--bandwidth
+    ingress=10M`` sends. Pass a burst to choose another one (:data:`KUBELET_BURST`, or a small
+    one for real shaping of short transfers).
+
+    Attributes:
+        ingress_rate: Ingress rate in bits per second (0: ingress is not shaped).
+        ingress_burst: Ingress burst in bits (0: :data:`CONTAINERD_BURST` when a rate is set).
+        egress_rate: Egress rate in bits per second (0: egress is not shaped).
+        egress_burst: Egress burst in bits (0: :data:`CONTAINERD_BURST` when a rate is set).
+
+    Raises:
+        CapabilityError: A value is not an integer 0..2**64-1, or a burst is given without its
+            rate (the bandwidth plugin rejects one without the other).
     """
 
     ingress_rate: int = attrs.field(default=0, validator=_check_uint64)
@@ -257,11 +271,15 @@ class Bandwidth:
     def __attrs_post_init__(self) -> None:
         for direction in ("ingress", "egress"):
             rate, burst = getattr(self, f"{direction}_rate"), getattr(self, f"{direction}_burst")
-            if bool(rate) != bool(burst):
+            if rate and not burst:
+                # frozen: the default burst is filled in once, at construction
+                object.__setattr__(self, f"{direction}_burst", CONTAINERD_BURST)
+            elif burst and not rate:
                 raise _fail(
                     "bandwidth",
-                    f"{direction}Rate",
-                    f"{direction} rate and burst must be set together (rate={rate}, burst={burst})",
+                    f"{direction}Burst",
+                    f"{direction} burst {burst} is set without an {direction} rate",
+                    burst,
                 )
 
     def is_empty(self) -> bool:
@@ -280,7 +298,8 @@ def bandwidth_from_annotations(
     annotations, as containerd builds it; ``None`` when neither annotation is present.
 
     Each present annotation sets its rate (:func:`parse_bandwidth`) and its burst to ``burst``
-    (containerd's 2**32 - 1 by default; :data:`KUBELET_BURST` reproduces kubelet's dockershim).
+    (by default :data:`CONTAINERD_BURST`, 2**32 - 1, the default burst of :class:`Bandwidth`
+    and of the CLI's ``--bandwidth``; :data:`KUBELET_BURST` reproduces kubelet's dockershim).
     An invalid value raises :class:`CapabilityError` naming the annotation, with containerd's
     ``reading pod bandwidth annotations: ...`` wording.
     """

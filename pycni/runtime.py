@@ -136,17 +136,8 @@ class _Common:
             )
         return remaining
 
-    # --- cache queries (no plugin runs; identical for both drivers) ---------------------------
-
-    def get_network_list_cached_result(
-        self, conf: NetworkConfigList, rt: RuntimeConf
-    ) -> Result | None:
-        """The cached ADD result of a list's attachment, converted to the list's version."""
-        return self._cached_result(conf.name, conf.cni_version, rt)
-
-    def get_network_cached_result(self, conf: NetworkConfig, rt: RuntimeConf) -> Result | None:
-        """The cached ADD result of a single-plugin network, converted to its version."""
-        return self._cached_result(conf.name, conf.cni_version, rt)
+    # --- cache queries (no plugin runs): the sync getters call these directly, the asyncio ones
+    # off the event loop (a cache read can block on a slow or hung filesystem)
 
     def _cached_result(self, name: str, version: str, rt: RuntimeConf) -> Result | None:
         data = cache.read_entry(
@@ -157,18 +148,6 @@ class _Common:
         result: Result = cache.decode_cached_result(data, version)
         return result
 
-    def get_network_list_cached_config(
-        self, conf: NetworkConfigList, rt: RuntimeConf
-    ) -> tuple[bytes, RuntimeConf] | None:
-        """The config bytes cached at ADD and ``rt`` with the cached args restored, or ``None``."""
-        return self._cached_config(conf.name, rt)
-
-    def get_network_cached_config(
-        self, conf: NetworkConfig, rt: RuntimeConf
-    ) -> tuple[bytes, RuntimeConf] | None:
-        """Single-plugin variant of :meth:`get_network_list_cached_config`."""
-        return self._cached_config(conf.name, rt)
-
     def _cached_config(self, name: str, rt: RuntimeConf) -> tuple[bytes, RuntimeConf] | None:
         data = cache.read_entry(
             self._cache_dir_for(rt), cache.entry_name(name, rt.container_id, rt.ifname)
@@ -177,8 +156,7 @@ class _Common:
             return None
         return cache.decode_cached_config(data, name, rt)
 
-    def get_cached_attachments(self, container_id: str = "") -> list[NetworkAttachment]:
-        """Every cached attachment (of ``container_id`` when given), in cache-file name order."""
+    def _cached_attachments(self, container_id: str) -> list[NetworkAttachment]:
         return cache.list_attachments(self._cache_dir_for(None), container_id)
 
 
@@ -385,6 +363,94 @@ class CNIConfig(_Common):
             protocol.validate_network(conf), self._cache_dir_for(None), _deadline(timeout)
         )
 
+    # --- cache queries (no plugin runs) ---------------------------------------------------
+
+    def get_network_list_cached_result(
+        self, conf: NetworkConfigList, rt: RuntimeConf
+    ) -> Result | None:
+        """The cached ADD result of a list's attachment, converted to the list's version.
+
+        Args:
+            conf: The network list; its ``name`` and ``cni_version`` are used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            The cached result, or ``None`` when nothing is cached for the attachment.
+
+        Raises:
+            CacheError: The cache file cannot be read or is not a cached result.
+            ValidationError: A name of the attachment is not a valid identifier.
+            VersionError: The cached result's version cannot be read or converted.
+        """
+        return self._cached_result(conf.name, conf.cni_version, rt)
+
+    def get_network_cached_result(self, conf: NetworkConfig, rt: RuntimeConf) -> Result | None:
+        """The cached ADD result of a single-plugin network, converted to its version.
+
+        Args:
+            conf: The network configuration; its ``name`` and ``cni_version`` are used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            The cached result, or ``None`` when nothing is cached for the attachment.
+
+        Raises:
+            CacheError: The cache file cannot be read or is not a cached result.
+            ValidationError: A name of the attachment is not a valid identifier.
+            VersionError: The cached result's version cannot be read or converted.
+        """
+        return self._cached_result(conf.name, conf.cni_version, rt)
+
+    def get_network_list_cached_config(
+        self, conf: NetworkConfigList, rt: RuntimeConf
+    ) -> tuple[bytes, RuntimeConf] | None:
+        """The config bytes cached at ADD, and ``rt`` with the cached args restored.
+
+        Args:
+            conf: The network list; its ``name`` is used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            ``(config_bytes, runtime_conf)``, or ``None`` when nothing is cached.
+
+        Raises:
+            CacheError: The cache file cannot be read or its config or args cannot be decoded.
+            ValidationError: A name of the attachment is not a valid identifier.
+        """
+        return self._cached_config(conf.name, rt)
+
+    def get_network_cached_config(
+        self, conf: NetworkConfig, rt: RuntimeConf
+    ) -> tuple[bytes, RuntimeConf] | None:
+        """Single-plugin variant of :meth:`get_network_list_cached_config`.
+
+        Args:
+            conf: The network configuration; its ``name`` is used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            ``(config_bytes, runtime_conf)``, or ``None`` when nothing is cached.
+
+        Raises:
+            CacheError: The cache file cannot be read or its config or args cannot be decoded.
+            ValidationError: A name of the attachment is not a valid identifier.
+        """
+        return self._cached_config(conf.name, rt)
+
+    def get_cached_attachments(self, container_id: str = "") -> list[NetworkAttachment]:
+        """Every cached attachment (of ``container_id`` when given), in cache-file name order.
+
+        Args:
+            container_id: Only the attachments of this container; ``""`` for all of them.
+
+        Returns:
+            The attachments; files that are not attachments are skipped, as libcni does.
+
+        Raises:
+            CacheError: The cache directory cannot be listed.
+        """
+        return self._cached_attachments(container_id)
+
     # --- conveniences --------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -416,7 +482,11 @@ def _cleanup_after_failed_add(delete: Callable[[], None]) -> None:
 
 
 class AsyncCNIConfig(_Common):
-    """The asyncio CNI runtime: the same verbs as :class:`CNIConfig`, as coroutines.
+    """The asyncio CNI runtime: the verbs and cache getters of :class:`CNIConfig`, as coroutines.
+
+    Every public method is awaited (``await acni.get_cached_attachments()``), except
+    :meth:`attach`, an async context manager (``async with acni.attach(conf, rt)``). Cache reads
+    run in a worker thread, off the event loop.
 
     Plugins run through an :class:`AsyncExecutor` (default :class:`AsyncSubprocessExecutor`);
     cancelling a call kills the running plugin's process group.
@@ -596,6 +666,96 @@ class AsyncCNIConfig(_Common):
         return await self._drive(
             protocol.validate_network(conf), self._cache_dir_for(None), _deadline(timeout)
         )
+
+    # --- cache queries (no plugin runs; read off the event loop) ----------------------------
+
+    async def get_network_list_cached_result(
+        self, conf: NetworkConfigList, rt: RuntimeConf
+    ) -> Result | None:
+        """As :meth:`CNIConfig.get_network_list_cached_result`, read in a worker thread.
+
+        Args:
+            conf: The network list; its ``name`` and ``cni_version`` are used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            The cached result, or ``None`` when nothing is cached for the attachment.
+
+        Raises:
+            CacheError: The cache file cannot be read or is not a cached result.
+            ValidationError: A name of the attachment is not a valid identifier.
+            VersionError: The cached result's version cannot be read or converted.
+        """
+        return await asyncio.to_thread(self._cached_result, conf.name, conf.cni_version, rt)
+
+    async def get_network_cached_result(
+        self, conf: NetworkConfig, rt: RuntimeConf
+    ) -> Result | None:
+        """As :meth:`CNIConfig.get_network_cached_result`, read in a worker thread.
+
+        Args:
+            conf: The network configuration; its ``name`` and ``cni_version`` are used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            The cached result, or ``None`` when nothing is cached for the attachment.
+
+        Raises:
+            CacheError: The cache file cannot be read or is not a cached result.
+            ValidationError: A name of the attachment is not a valid identifier.
+            VersionError: The cached result's version cannot be read or converted.
+        """
+        return await asyncio.to_thread(self._cached_result, conf.name, conf.cni_version, rt)
+
+    async def get_network_list_cached_config(
+        self, conf: NetworkConfigList, rt: RuntimeConf
+    ) -> tuple[bytes, RuntimeConf] | None:
+        """As :meth:`CNIConfig.get_network_list_cached_config`, read in a worker thread.
+
+        Args:
+            conf: The network list; its ``name`` is used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            ``(config_bytes, runtime_conf)``, or ``None`` when nothing is cached.
+
+        Raises:
+            CacheError: The cache file cannot be read or its config or args cannot be decoded.
+            ValidationError: A name of the attachment is not a valid identifier.
+        """
+        return await asyncio.to_thread(self._cached_config, conf.name, rt)
+
+    async def get_network_cached_config(
+        self, conf: NetworkConfig, rt: RuntimeConf
+    ) -> tuple[bytes, RuntimeConf] | None:
+        """As :meth:`CNIConfig.get_network_cached_config`, read in a worker thread.
+
+        Args:
+            conf: The network configuration; its ``name`` is used.
+            rt: The attachment (``container_id`` and ``ifname``; ``cache_dir`` if set).
+
+        Returns:
+            ``(config_bytes, runtime_conf)``, or ``None`` when nothing is cached.
+
+        Raises:
+            CacheError: The cache file cannot be read or its config or args cannot be decoded.
+            ValidationError: A name of the attachment is not a valid identifier.
+        """
+        return await asyncio.to_thread(self._cached_config, conf.name, rt)
+
+    async def get_cached_attachments(self, container_id: str = "") -> list[NetworkAttachment]:
+        """As :meth:`CNIConfig.get_cached_attachments`, listed in a worker thread.
+
+        Args:
+            container_id: Only the attachments of this container; ``""`` for all of them.
+
+        Returns:
+            The attachments, in cache-file name order.
+
+        Raises:
+            CacheError: The cache directory cannot be listed.
+        """
+        return await asyncio.to_thread(self._cached_attachments, container_id)
 
     @contextlib.asynccontextmanager
     async def attach(

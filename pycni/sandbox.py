@@ -355,7 +355,7 @@ class AsyncSandbox(_Base):
             request = next(plan)
             while True:
                 if isinstance(request, ListCache):
-                    answer: Any = await asyncio.to_thread(self._cached, request.container_id)
+                    answer: Any = await self._cached_async(request.container_id)
                 else:
                     answer, stopped = await self._run_batch(request, timeout)
                     interrupt = interrupt or stopped

@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+import pycni
+import pycni.k8s
+
 CLI_ENV = ("NETCONFPATH", "CNI_PATH", "CNI_ARGS", "CAP_ARGS", "CNI_IFNAME", "CNI_COMMAND")
 IP_RESULT = {"cniVersion": "1.1.0", "ips": [{"address": "10.1.2.3/24"}], "dns": {}}
 
@@ -443,8 +446,18 @@ def test_port_and_bandwidth_shorthands(net: Net) -> None:
     ]
     bandwidth = runtime_config["bandwidth"]
     assert (bandwidth["ingressRate"], bandwidth["egressRate"]) == (10_000_000, 1024)
-    assert bandwidth["ingressBurst"] > 0
-    assert bandwidth["egressBurst"] > 0
+    # the library's default burst rule: what Bandwidth(rate only) fills in
+    library = pycni.Bandwidth(ingress_rate=10_000_000, egress_rate=1024).to_dict()
+    assert bandwidth == library
+    assert bandwidth["ingressBurst"] == bandwidth["egressBurst"] == pycni.k8s.CONTAINERD_BURST
+
+
+def test_bandwidth_one_direction_leaves_the_other_unshaped(net: Net) -> None:
+    proc = net.run("add", "testnet", "/run/netns/p", "--bandwidth", "egress=1M")
+    assert proc.returncode == 0, proc.stderr
+    bandwidth = net.calls()[0][1]["StdinData"]["runtimeConfig"]["bandwidth"]
+    assert bandwidth == pycni.Bandwidth(egress_rate=1_000_000).to_dict()
+    assert (bandwidth["ingressRate"], bandwidth["ingressBurst"]) == (0, 0)
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,8 @@ def test_show(dirs: dict[str, str]) -> None:
 
 
 def test_validate(dirs: dict[str, str]) -> None:
-    """libcni's ValidateNetworkList through the CLI: exit 0, or 1 naming the plugin."""
+    """libcni's ValidateNetworkList through the CLI: exit 0, 1 for an unsupported version, 2 for
+    a plugin that is in no plugin directory (naming it)."""
     text = ok(run_cli("validate", "alpha", env=dirs))
     assert "noop         ok" in text
     assert "capabilities: portMappings" in text
@@ -137,9 +138,29 @@ def test_validate(dirs: dict[str, str]) -> None:
     assert doc["valid"] is False
     assert doc["plugins"][0]["supports"] is False
     assert doc["plugins"][0]["supportedVersions"] == ["0.3.1", "0.4.0"]
+    # a plugin binary in no plugin directory is exit 2, as for every other command
     proc = run_cli("validate", "gamma", env=dirs)
-    failed(proc, 1, 'failed to find plugin "missing"')
+    failed(proc, 2, 'failed to find plugin "missing"')
     assert "missing      error:" in proc.stdout
+
+
+@pytest.mark.parametrize("command", [("validate", "alpha"), ("version", "noop")])
+@pytest.mark.parametrize("cni_path", [None, "", ":"])
+def test_no_plugin_directories_is_one_usage_error(
+    dirs: dict[str, str], command: tuple[str, ...], cni_path: str | None
+) -> None:
+    """Without CNI_PATH (or with an empty one) and no --bin-dir: one line, exit 2, no report
+    repeating libcni's "no paths provided" per plugin."""
+    env = {k: v for k, v in dirs.items() if k != "CNI_PATH"}
+    if cni_path is not None:
+        env["CNI_PATH"] = cni_path
+    proc = run_cli(*command, env=env)
+    line = failed(proc, 2, "no plugin directories: set CNI_PATH or pass --bin-dir")
+    assert line.count("no paths provided") == 1
+    assert proc.stdout == ""
+    proc = run_cli(*command, "--json", env=env)
+    error = json.loads(failed(proc, 2))["error"]
+    assert error["exitCode"] == 2 and error["type"] == "UsageError"
 
 
 def test_version(dirs: dict[str, str]) -> None:

@@ -116,9 +116,34 @@ class TestBandwidth:
             info.value
         )
 
-    def test_rate_without_burst_is_refused(self) -> None:
-        with pytest.raises(CapabilityError, match="set together"):
-            Bandwidth(ingress_rate=1000)
+    def test_rate_without_burst_gets_the_default_burst(self) -> None:
+        """One rule with ``bandwidth_from_annotations`` and the CLI: containerd's burst."""
+        bw = Bandwidth(ingress_rate=1000)
+        assert bw.ingress_burst == k8s.CONTAINERD_BURST == 2**32 - 1
+        assert (bw.egress_rate, bw.egress_burst) == (0, 0)
+        both = Bandwidth(ingress_rate=1000, egress_rate=2000, ingress_burst=0)
+        assert (both.ingress_burst, both.egress_burst) == (2**32 - 1, 2**32 - 1)
+        assert both == Bandwidth(
+            ingress_rate=1000, ingress_burst=2**32 - 1, egress_rate=2000, egress_burst=2**32 - 1
+        )
+        annotated = k8s.bandwidth_from_annotations({k8s.INGRESS_BANDWIDTH_ANNOTATION: "1k"})
+        assert annotated == bw
+
+    def test_an_explicit_burst_is_kept(self) -> None:
+        bw = Bandwidth(egress_rate=1000, egress_burst=100)
+        assert bw.to_dict() == {
+            "ingressRate": 0,
+            "ingressBurst": 0,
+            "egressRate": 1000,
+            "egressBurst": 100,
+        }
+
+    @pytest.mark.parametrize("direction", ["ingress", "egress"])
+    def test_burst_without_rate_is_refused(self, direction: str) -> None:
+        with pytest.raises(CapabilityError, match="without an") as info:
+            Bandwidth(**{f"{direction}_burst": 1000})
+        assert info.value.field == f"{direction}Burst"
+        assert info.value.value == 1000
 
     def test_negative_or_huge_values_are_refused(self) -> None:
         with pytest.raises(CapabilityError):

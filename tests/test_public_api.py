@@ -28,3 +28,20 @@ def test_import_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     loaded = eval(out.stdout)
     assert "pycni.runtime" not in loaded and "cattrs" not in loaded and "pycni.types" not in loaded
+
+
+def test_the_package_docstring_opens_with_the_readme_example() -> None:
+    """``help(pycni)`` starts with the README's "Five lines of Python", word for word."""
+    import re
+    import textwrap
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Five lines of Python", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block is not None
+    example = block.group(1).strip().splitlines()
+    assert len([line for line in example if line]) == 5
+    doc = pycni.__doc__ or ""
+    head = "\n".join(doc.splitlines()[:16])
+    assert textwrap.indent("\n".join(example), "    ").replace("    \n", "\n") in head

@@ -333,7 +333,7 @@ def test_gc_keeps_valid_and_deletes_orphans(h: Harness) -> None:
         {"containerID": "keep", "ifname": "eth1"},
         {"containerID": "keep", "ifname": "eth0"},
     ]
-    cached = {(a.network, a.container_id) for a in sb.cni.get_cached_attachments()}
+    cached = {(a.network, a.container_id) for a in h.call(sb.cni.get_cached_attachments)}
     assert cached == {("neta", "keep"), ("netb", "keep")}
 
 

@@ -4,7 +4,8 @@
 (``[2001:db8::1]:8080:80/udp`` for an IPv6 host address; protocol ``tcp`` by default).
 ``--bandwidth ingress=RATE,egress=RATE`` gives the ``bandwidth`` capability; a rate is a
 Kubernetes quantity in bits per second (``10M``, ``1Gi``, ``500k``), read exactly as kubelet reads
-the ``kubernetes.io/ingress-bandwidth`` annotation, with containerd's burst.
+the ``kubernetes.io/ingress-bandwidth`` annotation, with the default burst of
+:class:`pycni.Bandwidth` (:data:`pycni.k8s.CONTAINERD_BURST`, the burst containerd sends).
 
 Only the command-line syntax is parsed here; validation and the value shapes come from
 :mod:`pycni.k8s`, so the CLI and a runtime build identical arguments.

@@ -16,6 +16,7 @@ from ._options import (
     conf_dir,
     load_network,
     make_cni,
+    require_bin_dirs,
 )
 from ._output import EXIT_OK, Output, dumps, one_line
 
@@ -238,6 +239,7 @@ def _version_report(
 def run_validate(args: argparse.Namespace, out: Output) -> int:
     conf = load_network(args, args.network)
     cni = make_cni(args)
+    require_bin_dirs(cni)
     expected = conf.cni_version or "0.1.0"
     plugins = []
     missing: list[PycniError] = []
@@ -293,6 +295,7 @@ def run_validate(args: argparse.Namespace, out: Output) -> int:
 
 def run_version(args: argparse.Namespace, out: Output) -> int:
     cni = make_cni(args)
+    require_bin_dirs(cni)
     reports = [_version_report(cni, plugin, args.timeout) for plugin in args.plugins]
     entries = [entry for entry, _ in reports]
     failed = [error for _, error in reports if error is not None]

@@ -278,6 +278,25 @@ def make_cni(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> CNI
     return CNIConfig(path=bin_dirs(args) if dirs is None else list(dirs), cache_dir=cache_dir(args))
 
 
+def require_bin_dirs(cni: CNIConfig) -> None:
+    """Refuse, once and up front, a command that asks plugins and has nowhere to find them.
+
+    Without this, ``validate`` and ``version`` report libcni's ``no paths provided`` once per
+    plugin, and again aggregated.
+
+    Args:
+        cni: The runtime the command built (:func:`make_cni`).
+
+    Raises:
+        UsageError: Neither ``--bin-dir`` nor a non-empty ``CNI_PATH`` gave a plugin directory
+            (exit status 2).
+    """
+    if not cni.path:
+        raise UsageError(
+            "no plugin directories: set CNI_PATH or pass --bin-dir DIR (libcni: no paths provided)"
+        )
+
+
 def load_network(args: argparse.Namespace, name: str) -> NetworkConfigList:
     """The network ``name`` from the conf dir, with libcni's lookup (what cnitool loads)."""
     from ..config import load_conf_list

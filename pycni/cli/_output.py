@@ -22,12 +22,15 @@ from ..errors import (
     PluginError,
     PluginNotFoundError,
     PycniError,
+    ValidateNetworkError,
     ValidationError,
 )
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# aggregates whose exit status is their worst member's (GC's failures are operational: 1)
+_AGGREGATES = (AggregateError, ValidateNetworkError)
 
 
 class UsageError(PycniError):
@@ -52,7 +55,9 @@ def exit_code(exc: BaseException) -> int:
     from ..args import ArgsError
 
     root = _root_cause(exc)
-    if type(root) is AggregateError and root.errors:  # several independent failures
+    # several independent failures (validate's too: a plugin in no plugin directory is exit 2
+    # there as everywhere else, one that does not support the version exit 1)
+    if isinstance(root, AggregateError) and type(root) in _AGGREGATES and root.errors:
         return max(exit_code(error) for error in root.errors)
     if isinstance(
         root,

@@ -60,6 +60,6 @@ def test_forty_sandboxes_in_parallel(lab: Lab) -> None:
 
     asyncio.run(all_down())
     assert lab.allocations(network.name) == {}
-    assert acni.get_cached_attachments() == []
+    assert asyncio.run(acni.get_cached_attachments()) == []
     assert realnet.links(master=bridge) == []
     assert all(realnet.link_names(ns.name) == {"lo"} for ns in namespaces)

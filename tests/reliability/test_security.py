@@ -268,6 +268,9 @@ def test_crafted_identifiers_stay_inside_the_cache_dir(
         _try(sync.get_network_list_cached_result, conf, rt)
         _try(sync.get_network_list_cached_config, conf, rt)
         _try(sync.get_cached_attachments, names["container"])
+        _try(asyncio.run, asyn.get_network_list_cached_result(conf, rt))
+        _try(asyncio.run, asyn.get_network_list_cached_config(conf, rt))
+        _try(asyncio.run, asyn.get_cached_attachments(names["container"]))
         _try(sync.get_version_info, names["type"])
         for single in (sync.add_network, sync.del_network):
             _try(single, conf.plugins[0], rt)
