@@ -225,7 +225,7 @@ def cni_arguments(
 # --- the container ------------------------------------------------------------------------------
 
 
-def make_bundle(bundle: Path, netns_path: str, hostname: str) -> None:
+def make_bundle(bundle: Path, netns_path: str, hostname: str, page: str = PAGE) -> None:
     """A rootfs of one static busybox and an OCI config that joins the pod's namespace."""
     rootfs = bundle / "rootfs"
     for sub in ("bin", "www", "proc", "dev", "sys", "tmp", "etc"):
@@ -233,7 +233,7 @@ def make_bundle(bundle: Path, netns_path: str, hostname: str) -> None:
     shutil.copy2(BUSYBOX, rootfs / "bin" / "busybox")
     for applet in ("sh", "httpd", "ip", "ls", "cat"):
         (rootfs / "bin" / applet).symlink_to("busybox")
-    (rootfs / "www" / "index.html").write_text(PAGE)
+    (rootfs / "www" / "index.html").write_text(page)
     run(["runc", "spec", "--bundle", str(bundle)])
     config_path = bundle / "config.json"
     config = json.loads(config_path.read_text())

@@ -1,8 +1,8 @@
 """The examples that need no root run as users run them: ``python examples/<name>.py``.
 
-Root-only examples (``attach_netns.py``, ``runc_pod.py``, ``notebook.ipynb``) run in the
-integration suite (``tests/integration/test_examples_root.py``, ``test_runc_pods.py``,
-``test_notebook.py``).
+Root-only examples (``attach_netns.py``, ``runc_pod.py``, ``runc_pods_async.py``,
+``notebook.ipynb``) run in the integration suite (``tests/integration/test_examples_root.py``,
+``test_runc_pods.py``, ``test_notebook.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-ROOT_ONLY = {"attach_netns.py", "runc_pod.py"}
+ROOT_ONLY = {"attach_netns.py", "runc_pod.py", "runc_pods_async.py"}
 TESTED_ELSEWHERE = {"test_my_runtime.py"}  # a pytest file of the testing guide, run by its tests
 
 
