@@ -400,6 +400,7 @@ def start(args: argparse.Namespace, state: Path, phase: list[str]) -> Pod:
         "bridge_created": not os.path.exists(f"/sys/class/net/{args.bridge}"),
         "cni_paths": paths,
         "port": args.port,
+        "temporary_state": not args.state_dir,  # --remove deletes a directory it chose
     }
     pod = Pod(state, facts)
     pod.save()
@@ -449,7 +450,8 @@ def print_removal(pod: Pod, network: str) -> None:
     print(f"  ip netns delete {pod.id}")
     if pod.facts["bridge_created"]:
         print(f"  ip link delete {pod.bridge}")
-    print(f"  rm -r {pod.state}", flush=True)
+    if pod.facts["temporary_state"]:
+        print(f"  rm -r {pod.state}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -457,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     catch_signals()
     if args.remove:
         ignore_signals()
-        problems = teardown(Pod.load(Path(args.remove)), args.timeout, remove_state=True)
+        left = Pod.load(Path(args.remove))
+        problems = teardown(left, args.timeout, remove_state=left.facts["temporary_state"])
         for problem in problems:
             print(f"runc_pod: {problem}", file=sys.stderr)
         return 1 if problems else 0
@@ -465,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     why = preflight(args.subnet, args.bridge, args.cni_path or CNI_PATHS)
     if why:
         print(f"runc_pod: cannot run here: {why}", file=sys.stderr)
+        return 2
+    if args.name and os.path.lexists(f"/run/netns/{args.name}"):  # teardown would delete it
+        print(f"runc_pod: network namespace {args.name} already exists", file=sys.stderr)
         return 2
     state = Path(args.state_dir or tempfile.mkdtemp(prefix="pycni-pod-"))
     state.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ class PodRun:
         self.host_port = host_port
         self.bundle = state / "bundles" / name
         self.page = f"{runc_pod.PAGE}<p>pod {name}</p>\n"
-        self.netns_created = False
+        self.started = False
         self.address = ""
         self.times: dict[str, float] = {}
         self.body = ""
@@ -82,7 +82,12 @@ async def runc(state: Path, *argv: str, check: bool = True) -> int:
         proc = await asyncio.create_subprocess_exec(
             *full, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
-        code = await proc.wait()
+        finished = asyncio.ensure_future(proc.wait())
+        try:
+            code = await asyncio.shield(finished)
+        except asyncio.CancelledError:
+            await finished  # never cut runc short: teardown must see what it did
+            raise
     if check and code != 0:
         raise RuntimeError(f"{' '.join(full)} exited {code} (see {state / 'runc.log'})")
     return code
@@ -92,8 +97,10 @@ async def start_pod(
     pod: PodRun, sandbox: pycni.AsyncSandbox, args: argparse.Namespace, state: Path
 ) -> None:
     began = time.monotonic()
-    await asyncio.to_thread(pycni.create_netns, pod.id)
-    pod.netns_created = True
+    # Synchronous on purpose: ``ip netns add`` takes milliseconds, and a thread cannot be
+    # cancelled, so a namespace could appear after the teardown that was meant to delete it.
+    pycni.create_netns(pod.id)
+    pod.started = True  # from here on, teardown has something to do
 
     spec = runc_pod.pod_spec(pod.id, pod.host_port, args.ingress, args.egress)
     cni_args, caps = runc_pod.cni_arguments(spec, pod.id, args.burst)
@@ -183,7 +190,7 @@ async def run_batch(args: argparse.Namespace, state: Path) -> int:
     finally:
         setup = None  # from now on signals are only noted: teardown must not be cut short
         began = time.monotonic()
-        started = [pod for pod in pods if pod.netns_created]
+        started = [pod for pod in pods if pod.started]
         reports = await asyncio.gather(*(stop_pod(pod, sandbox, state) for pod in started))
         problems = [problem for report in reports for problem in report]
         for pod in started:
@@ -205,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     why = runc_pod.preflight(args.subnet, args.bridge, args.cni_path or runc_pod.CNI_PATHS)
     if why:
         print(f"runc_pods_async: cannot run here: {why}", file=sys.stderr)
+        return 2
+    taken = [n for n in range(args.count) if os.path.lexists(f"/run/netns/{args.name}-{n}")]
+    if taken:
+        print(f"runc_pods_async: namespace {args.name}-{taken[0]} already exists", file=sys.stderr)
         return 2
     state = Path(args.state_dir or tempfile.mkdtemp(prefix="pycni-pods-"))
     state.mkdir(parents=True, exist_ok=True)
