@@ -352,8 +352,8 @@ def read_forwarding() -> str:
 
 
 def restore_host(pod: Pod) -> None:
-    """The bridge plugin (isGateway) turns on IPv4 forwarding host-wide; undo it if we caused it."""
-    if pod.facts.get("restore_forwarding"):
+    """The bridge plugin (isGateway) turns on IPv4 forwarding host-wide; undo it if it was off."""
+    if pod.facts["forwarding"] == "0" and read_forwarding() == "1":
         FORWARDING.write_text("0\n")
 
 
@@ -392,6 +392,9 @@ def health(sandbox: pycni.Sandbox, container_id: str, netns_path: str) -> None:
 
 def start(args: argparse.Namespace, state: Path, phase: list[str]) -> Pod:
     container_id = args.name or f"pycni-pod-{secrets.token_hex(3)}"
+    # the pod's CNI arguments first: a bad annotation rejects the pod before anything exists
+    spec = pod_spec(container_id, args.port, args.ingress, args.egress)
+    cni_args, caps = cni_arguments(spec, container_id, args.burst)
     paths = args.cni_path or CNI_PATHS
     facts = {
         "id": container_id,
@@ -401,6 +404,7 @@ def start(args: argparse.Namespace, state: Path, phase: list[str]) -> Pod:
         "cni_paths": paths,
         "port": args.port,
         "temporary_state": not args.state_dir,  # --remove deletes a directory it chose
+        "forwarding": read_forwarding(),  # the bridge plugin (isGateway) turns it on
     }
     pod = Pod(state, facts)
     pod.save()
@@ -412,15 +416,9 @@ def start(args: argparse.Namespace, state: Path, phase: list[str]) -> Pod:
     phase[0] = "networking setup"
     write_network(state / "net.d", args.network, args.bridge, args.subnet, state / "ipam")
     sandbox = pod.sandbox(args.timeout)
-    spec = pod_spec(container_id, args.port, args.ingress, args.egress)
-    cni_args, caps = cni_arguments(spec, container_id, args.burst)
     print(f"setting up pod networking for {container_id}", flush=True)  # the tests wait for this
     print(f"  capability args: {json.dumps(caps, sort_keys=True)}")
-    forwarding = read_forwarding()
     result = sandbox.setup(container_id, pod.netns, args=cni_args, capability_args=caps)
-    if forwarding == "0" and read_forwarding() == "1":  # the bridge plugin's isGateway did it
-        pod.facts["restore_forwarding"] = True
-        pod.save()
     print_addresses(result)
 
     phase[0] = "container start"
@@ -474,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     state = Path(args.state_dir or tempfile.mkdtemp(prefix="pycni-pod-"))
     state.mkdir(parents=True, exist_ok=True)
-    phase = ["start"]
+    phase = ["pod spec"]
     pod: Pod | None = None
     status = 0
     try:

@@ -96,14 +96,14 @@ async def runc(state: Path, *argv: str, check: bool = True) -> int:
 async def start_pod(
     pod: PodRun, sandbox: pycni.AsyncSandbox, args: argparse.Namespace, state: Path
 ) -> None:
+    spec = runc_pod.pod_spec(pod.id, pod.host_port, args.ingress, args.egress)
+    cni_args, caps = runc_pod.cni_arguments(spec, pod.id, args.burst)  # may reject the pod
     began = time.monotonic()
     # Synchronous on purpose: ``ip netns add`` takes milliseconds, and a thread cannot be
     # cancelled, so a namespace could appear after the teardown that was meant to delete it.
     pycni.create_netns(pod.id)
     pod.started = True  # from here on, teardown has something to do
 
-    spec = runc_pod.pod_spec(pod.id, pod.host_port, args.ingress, args.egress)
-    cni_args, caps = runc_pod.cni_arguments(spec, pod.id, args.burst)
     result = await sandbox.setup(pod.id, pod.netns, args=cni_args, capability_args=caps)
     primary = result.primary_ip()
     pod.address = str(primary.ip) if primary else "?"

@@ -319,3 +319,21 @@ def test_sigint_during_setup_still_tears_down(
     assert f"interrupted (SIGINT) {said}; tearing down" in output
     assert PAGE_MARK not in output  # it never got as far as serving
     assert host.differences(lab, lab.network_name(), subnet) == []
+
+
+def test_a_bad_bandwidth_annotation_rejects_the_pod_before_anything_exists(
+    lab: Lab, tmp_path: Path, host: Host
+) -> None:
+    subnet = lab.subnet()
+    done = run_script(
+        str(EXAMPLES / "runc_pod.py"),
+        *script_args(lab, tmp_path, subnet),
+        "--name",
+        f"{lab.prefix}-pod",
+        "--egress",
+        "10 furlongs",
+    )
+    assert done.returncode == 1, done.stderr + done.stdout
+    assert "kubernetes.io/egress-bandwidth" in done.stderr
+    assert "created network namespace" not in done.stdout
+    assert host.differences(lab, lab.network_name(), subnet) == []
