@@ -227,6 +227,7 @@ def cni_arguments(
 
 def make_bundle(bundle: Path, netns_path: str, hostname: str, page: str = PAGE) -> None:
     """A rootfs of one static busybox and an OCI config that joins the pod's namespace."""
+    shutil.rmtree(bundle, ignore_errors=True)  # a state directory may be reused
     rootfs = bundle / "rootfs"
     for sub in ("bin", "www", "proc", "dev", "sys", "tmp", "etc"):
         (rootfs / sub).mkdir(parents=True, exist_ok=True)
