@@ -482,8 +482,9 @@ def main(argv: list[str] | None = None) -> int:
             print_removal(pod, args.network)
             return 0
     except KeyboardInterrupt as stop:
-        print(f"interrupted ({stop or 'SIGINT'}) during {phase[0]}; tearing down", flush=True)
-        status = 130
+        name = str(stop) or "SIGINT"  # a bare KeyboardInterrupt: Ctrl-C before our handler
+        print(f"interrupted ({name}) during {phase[0]}; tearing down", flush=True)
+        status = 128 + signal.Signals[name].value  # 130 for SIGINT, 143 for SIGTERM
     except (pycni.PycniError, RuntimeError, OSError, subprocess.SubprocessError) as err:
         print(f"runc_pod: {phase[0]} failed: {err}", file=sys.stderr)
         status = 1

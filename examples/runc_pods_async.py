@@ -185,8 +185,9 @@ async def run_batch(args: argparse.Namespace, state: Path) -> int:
         if caught:
             raise asyncio.CancelledError
     except asyncio.CancelledError:
-        print(f"interrupted ({caught[0] if caught else 'cancelled'}) during setup; tearing down")
-        status = 130
+        name = caught[0] if caught else "SIGINT"
+        print(f"interrupted ({name}) during setup; tearing down", flush=True)
+        status = 128 + signal.Signals[name].value  # 130 for SIGINT, 143 for SIGTERM
     finally:
         setup = None  # from now on signals are only noted: teardown must not be cut short
         began = time.monotonic()

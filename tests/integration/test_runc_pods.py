@@ -282,17 +282,31 @@ def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
 
 
 @pytest.mark.parametrize(
-    ("script", "marker", "said"),
+    ("script", "marker", "said", "signum"),
     [
-        ("runc_pod.py", "setting up pod networking for", "during networking setup"),
-        ("runc_pods_async.py", "setting up pod networking for 4 pods", "during setup"),
+        ("runc_pod.py", "setting up pod networking for", "during networking setup", signal.SIGINT),
+        ("runc_pod.py", "setting up pod networking for", "during networking setup", signal.SIGTERM),
+        (
+            "runc_pods_async.py",
+            "setting up pod networking for 4 pods",
+            "during setup",
+            signal.SIGINT,
+        ),
     ],
+    ids=["sync-SIGINT", "sync-SIGTERM", "async-SIGINT"],
 )
-def test_sigint_during_setup_still_tears_down(
-    lab: Lab, tmp_path: Path, host: Host, script: str, marker: str, said: str
+def test_a_signal_during_setup_still_tears_down(
+    lab: Lab,
+    tmp_path: Path,
+    host: Host,
+    script: str,
+    marker: str,
+    said: str,
+    signum: signal.Signals,
 ) -> None:
-    """SIGINT as soon as the script says it starts setting up the pod networking: it reports
-    the interruption, exits 130 and leaves the host as it found it."""
+    """SIGINT (or SIGTERM) as soon as the script says it starts setting up the pod networking:
+    it reports the interruption, exits 128 + the signal number and leaves the host as it found
+    it."""
     subnet = lab.subnet()
     argv = [*script_args(lab, tmp_path, subnet), "--port", str(free_ports(4))]
     if script == "runc_pod.py":
@@ -308,15 +322,15 @@ def test_sigint_during_setup_still_tears_down(
     )
     try:
         seen = read_until(proc, marker, 30)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         rest, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     output = seen + rest
-    assert proc.returncode == 130, output
-    assert f"interrupted (SIGINT) {said}; tearing down" in output
+    assert proc.returncode == 128 + signum, output
+    assert f"interrupted ({signum.name}) {said}; tearing down" in output
     assert PAGE_MARK not in output  # it never got as far as serving
     assert host.differences(lab, lab.network_name(), subnet) == []
 
