@@ -10,8 +10,10 @@ namespace), then the bridge::
     sudo python3 examples/runc_pods_async.py
     sudo python3 examples/runc_pods_async.py --count 50 --egress 20M
 
-Ctrl-C or SIGTERM cancels the main task: ``AsyncSandbox.setup`` kills running plugins and rolls
-back, then every pod that got anything is torn down (further signals are ignored meanwhile).
+Ctrl-C or SIGTERM cancels the pods' setups (not the main task, which must still await the
+teardowns): ``AsyncSandbox.setup`` kills running plugins and rolls back, then every pod that got
+a namespace is torn down (further signals are only noted meanwhile); the exit status is 128 plus
+the signal's number.
 """
 
 from __future__ import annotations
