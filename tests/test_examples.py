@@ -1,7 +1,8 @@
 """The examples that need no root run as users run them: ``python examples/<name>.py``.
 
-Root-only examples (``attach_netns.py``, ``notebook.ipynb``) run in the integration suite
-(``tests/integration/test_examples_root.py``, ``tests/integration/test_notebook.py``).
+Root-only examples (``attach_netns.py``, ``runc_pod.py``, ``runc_pods_async.py``,
+``notebook.ipynb``) run in the integration suite (``tests/integration/test_examples_root.py``,
+``test_runc_pods.py``, ``test_notebook.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-ROOT_ONLY = {"attach_netns.py"}
+ROOT_ONLY = {"attach_netns.py", "runc_pod.py", "runc_pods_async.py"}
 TESTED_ELSEWHERE = {"test_my_runtime.py"}  # a pytest file of the testing guide, run by its tests
 
 
@@ -92,3 +93,32 @@ def test_the_notebook_is_valid_and_stored_without_outputs() -> None:
         assert step in source
     for cell in code:
         compile("".join(cell["source"]), "notebook.ipynb", "exec")
+
+
+@pytest.mark.parametrize("script", ["runc_pod.py", "runc_pods_async.py"])
+def test_runc_examples_use_only_public_names(script: str) -> None:
+    """The runc examples are meant to be copied: every ``pycni.X`` and ``k8s.X`` they use is in
+    that module's ``__all__``, and they import nothing from pycni but ``pycni`` and ``pycni.k8s``."""
+    import ast
+    import importlib
+
+    tree = ast.parse((EXAMPLES / script).read_text(encoding="utf-8"))
+    modules = {"pycni": "pycni", "k8s": "pycni.k8s"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pycni"):
+            assert node.module == "pycni" and [a.name for a in node.names] == ["k8s"], ast.dump(
+                node
+            )
+        if isinstance(node, ast.Import):
+            assert all(a.name in ("pycni",) or "pycni" not in a.name for a in node.names)
+    used = [
+        (node.value.id, node.attr)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+    ]
+    assert used, f"{script} uses no pycni names?"
+    for alias, name in used:
+        public = importlib.import_module(modules[alias]).__all__
+        assert name in public, f"{script} uses {alias}.{name}, which is not public"
