@@ -212,6 +212,22 @@ class Batch:
 
 
 @attrs.frozen
+class Interrupted:
+    """The driver's answer to a :class:`Batch` that a cancellation or Ctrl-C cut into: the
+    outcomes so far (some may be ``ok``: the interrupt can land just as the last op finishes).
+    A setup then rolls back even if every op succeeded, since its caller sees the interrupt."""
+
+    outcomes: list[Outcome]
+
+
+def _outcomes(answer: list[Outcome] | Interrupted) -> tuple[list[Outcome], bool]:
+    """The outcomes of a batch and whether it was interrupted."""
+    if isinstance(answer, Interrupted):
+        return answer.outcomes, True
+    return answer, False
+
+
+@attrs.frozen
 class ListCache:
     """Ask the driver for the cached attachments (of ``container_id``; ``""`` for all)."""
 
@@ -342,13 +358,15 @@ def setup_plan(
         for n in networks
     ]
     ops = tuple(Op("ADD", n.name, n.ifname, n.config, rt) for n, rt in zip(networks, rts))
-    outcomes: list[Outcome] = yield Batch(ops, parallel=parallel, stop_on_error=not parallel)
-    if all(o.ok for o in outcomes):
+    outcomes, interrupted = _outcomes(
+        (yield Batch(ops, parallel=parallel, stop_on_error=not parallel))
+    )
+    if not interrupted and all(o.ok for o in outcomes):
         return [(n, o.value) for n, o in zip(networks, outcomes)]
     undo: list[Outcome] = []
     if rollback:
         dels = tuple(attrs.evolve(o.op, verb="DEL") for o in reversed(outcomes) if o.attempted)
-        undo = yield Batch(dels, parallel=False)
+        undo = _outcomes((yield Batch(dels, parallel=False)))[0]
     raise SandboxError("setup", container_id, _stories(outcomes, undo), rolled_back=rollback)
 
 
@@ -381,7 +399,7 @@ def _cache_op(attachment: NetworkAttachment, rt: RuntimeConf) -> Op | Outcome:
 def _run_planned(planned: Sequence[Op | Outcome], *, parallel: bool) -> Plan:
     """Run the ops among ``planned`` as one batch; return outcomes in ``planned`` order."""
     ops = tuple(p for p in planned if isinstance(p, Op))
-    results: list[Outcome] = (yield Batch(ops, parallel=parallel)) if ops else []
+    results = _outcomes((yield Batch(ops, parallel=parallel)))[0] if ops else []
     answers = iter(results)
     return [p if isinstance(p, Outcome) else next(answers) for p in planned]
 
@@ -521,7 +539,7 @@ def status_plan(
     plugin errors."""
     counted = sum(1 for n in networks if not n.loopback)
     ops = tuple(Op("STATUS", n.name, n.ifname, n.config) for n in networks)
-    outcomes: list[Outcome] = (yield Batch(ops, parallel=True)) if ops else []
+    outcomes = _outcomes((yield Batch(ops, parallel=True)))[0] if ops else []
     errors = {o.op.network: o.error for o in outcomes if o.error is not None}
     return SandboxStatus(
         ready=counted >= required and not errors,
@@ -575,7 +593,7 @@ def gc_plan(
         gcs.append(
             Op("GC", network.name, "", network.config, gc_args=GCArgs(valid_attachments=keep))
         )
-    collected: list[Outcome] = (yield Batch(tuple(gcs), parallel=True)) if gcs else []
+    collected = _outcomes((yield Batch(tuple(gcs), parallel=True)))[0] if gcs else []
     report = GCReport(_stories(deleted), _stories(collected), kept)
     if any(not o.ok for o in [*deleted, *collected]):
         raise SandboxError("gc", "", report.deleted + report.collected)

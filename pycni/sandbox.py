@@ -29,12 +29,15 @@ import threading
 import time
 from collections.abc import (
     AsyncIterator,
+    Callable,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
 from typing import Any
+
+import attrs
 
 from . import _sandbox_core as core
 from ._sandbox_base import Args, _Base, _Keyed
@@ -116,21 +119,26 @@ class Sandbox(_Base):
             pool = concurrent.futures.ThreadPoolExecutor(
                 len(ops), thread_name_prefix="pycni-sandbox"
             )
-            futures = [pool.submit(self._run_op, op, timeout) for op in ops]
+            futures: list[concurrent.futures.Future[Outcome]] = []
             interrupt: BaseException | None = None
             try:
+                for op in ops:
+                    futures.append(pool.submit(self._run_op, op, timeout))
                 concurrent.futures.wait(futures)
             except BaseException as exc:  # KeyboardInterrupt: let running plugins finish
                 interrupt = exc
                 for future in futures:
                     future.cancel()
-                concurrent.futures.wait(futures)
             finally:
-                pool.shutdown(wait=True)
+                late = _uninterrupted(lambda: pool.shutdown(wait=True))
+                interrupt = interrupt or late
             outcomes = [
-                Outcome(op, "cancelled") if f.cancelled() else f.result()
+                f.result() if f.done() and not f.cancelled() else Outcome(op, "cancelled")
                 for op, f in zip(ops, futures)
             ]
+            # an interrupt inside submit() may have queued an op without handing us its future:
+            # count those as cancelled (a rollback DEL of an ADD that never ran is harmless)
+            outcomes += [Outcome(op, "cancelled") for op in ops[len(futures) :]]
             return outcomes, interrupt
         outcomes = []
         for index, op in enumerate(ops):
@@ -146,25 +154,54 @@ class Sandbox(_Base):
                 break
         return outcomes, None
 
-    def _drive(self, plan: core.Plan, timeout: float | None) -> Any:
+    def _drive(
+        self,
+        plan: core.Plan,
+        timeout: float | None,
+        finish: Callable[[Any], Any] = lambda value: value,
+        *,
+        undo_on_interrupt: bool = False,
+    ) -> Any:
+        """Answer the plan's requests; ``finish`` turns its value into the return value.
+
+        With ``undo_on_interrupt`` (setup), a Ctrl-C that lands outside a batch (in the plan's
+        own code, or while the result is put together) still deletes every ADD that was started,
+        so the caller never sees the interrupt with networks left attached.
+        """
         interrupt: BaseException | None = None
+        started: list[Op] = []
         try:
             request = next(plan)
             while True:
                 if isinstance(request, ListCache):
                     answer: Any = self._cached(request.container_id)
                 else:
-                    answer, stopped = self._run_batch(request, timeout)
+                    outcomes, stopped = self._run_batch(request, timeout)
+                    started += [o.op for o in outcomes if o.attempted and o.op.verb == "ADD"]
                     interrupt = interrupt or stopped
+                    answer = outcomes if stopped is None else core.Interrupted(outcomes)
                 request = plan.send(answer)
         except StopIteration as stop:
             if interrupt is not None:
                 raise interrupt from None
-            return stop.value
+            try:
+                return finish(stop.value)
+            except BaseException:
+                self._undo(started, timeout, undo_on_interrupt)
+                raise
         except SandboxError as err:
             if interrupt is not None:
                 raise interrupt from err
             raise
+        except BaseException:
+            self._undo(started, timeout, undo_on_interrupt)
+            raise
+
+    def _undo(self, started: list[Op], timeout: float | None, enabled: bool) -> None:
+        """DEL every started ADD in reverse order (after an interrupt outside a batch)."""
+        if enabled and started:
+            dels = tuple(attrs.evolve(op, verb="DEL") for op in reversed(started))
+            _uninterrupted(lambda: self._run_batch(core.Batch(dels, parallel=False), timeout))
 
     @contextlib.contextmanager
     def _serialised(self, container_id: str) -> Iterator[None]:
@@ -205,9 +242,22 @@ class Sandbox(_Base):
             parallel=parallel,
             rollback=rollback,
         )
-        with self._serialised(container_id):
-            items = self._drive(plan, timeout or self.timeout)
-        return aggregate(container_id, netns, items)
+        undo = self.rollback if rollback is None else rollback
+        result: SandboxResult | None = None
+        try:
+            with self._serialised(container_id):
+                result = self._drive(
+                    plan,
+                    timeout or self.timeout,
+                    lambda items: aggregate(container_id, netns, items),
+                    undo_on_interrupt=undo,
+                )
+        except KeyboardInterrupt:
+            if result is not None and undo:  # it landed as the lock was being released
+                _uninterrupted(lambda: self.teardown(container_id, netns, timeout=timeout))
+            raise
+        assert result is not None
+        return result
 
     def teardown(
         self,
@@ -284,6 +334,18 @@ class Sandbox(_Base):
             self.teardown(container_id, netns, timeout=kwargs.get("timeout"))
 
 
+def _uninterrupted(step: Callable[[], Any]) -> KeyboardInterrupt | None:
+    """Run a clean-up step to its end even if Ctrl-C arrives meanwhile; return that Ctrl-C
+    (for the caller to raise once it is safe), or ``None``."""
+    pending: KeyboardInterrupt | None = None
+    while True:
+        try:
+            step()
+            return pending
+        except KeyboardInterrupt as exc:
+            pending = exc
+
+
 class AsyncSandbox(_Base):
     """Pod networking on asyncio: the methods of :class:`Sandbox` as coroutines.
 
@@ -357,8 +419,9 @@ class AsyncSandbox(_Base):
                 if isinstance(request, ListCache):
                     answer: Any = await self._cached_async(request.container_id)
                 else:
-                    answer, stopped = await self._run_batch(request, timeout)
+                    outcomes, stopped = await self._run_batch(request, timeout)
                     interrupt = interrupt or stopped
+                    answer = outcomes if stopped is None else core.Interrupted(outcomes)
                 request = plan.send(answer)
         except StopIteration as stop:
             if interrupt is not None:
