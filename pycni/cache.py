@@ -104,10 +104,31 @@ def entry_path(cache_dir: str, network: str, container_id: str, ifname: str) -> 
 # ------------------------------------------------------------------------------------------
 
 
+#: Envelope key pycni adds to the entry of an ADD that failed part-way (libcni ignores it).
+PARTIAL_KEY = "pycniPartial"
+
+
 def encode_entry(
-    config: bytes, network: str, rt: RuntimeConf, result: dict[str, Any] | None
+    config: bytes,
+    network: str,
+    rt: RuntimeConf,
+    result: dict[str, Any] | None,
+    *,
+    partial: bool = False,
 ) -> bytes:
-    """The envelope bytes libcni writes after a successful ADD (omit-empty rules included)."""
+    """The envelope bytes libcni writes after a successful ADD (omit-empty rules included).
+
+    Args:
+        config: The network configuration bytes the ADD used.
+        network: The network name.
+        rt: The attachment and the arguments it was added with.
+        result: The result to cache (JSON-ready), or ``None``.
+        partial: The ADD failed part-way and ``result`` is what the plugins before the failing
+            one produced (pycni, not libcni: the DEL that follows gets it as ``prevResult``).
+
+    Returns:
+        The envelope as compact JSON.
+    """
     doc: dict[str, Any] = {
         "kind": CACHE_KIND,
         "containerId": rt.container_id,
@@ -123,7 +144,22 @@ def encode_entry(
         doc["capabilityArgs"] = dict(rt.capability_args)
     if result is not None:
         doc["result"] = result
+    if partial:
+        doc[PARTIAL_KEY] = True
     return _json.dumps_sorted(doc)
+
+
+def is_partial(data: bytes) -> bool:
+    """Whether a cache entry was written by an ADD that failed part-way.
+
+    Args:
+        data: The cache file's bytes.
+
+    Returns:
+        ``True`` for an envelope marked partial.
+    """
+    doc = _envelope(data)
+    return doc is not None and doc.get(PARTIAL_KEY) is True
 
 
 def _envelope(data: bytes) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ such as ``plugin type="bridge" failed (add): ...`` is decided here too.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -234,10 +235,14 @@ def _run_one(
     yield Exec(plugin.type, plugin_path, stdin, attachment_env(command, rt, path))
 
 
-def _write_cache(name: str, rt: RuntimeConf, config: bytes, result: Result | None) -> Plan[None]:
+def _write_cache(
+    name: str, rt: RuntimeConf, config: bytes, result: Result | None, *, partial: bool = False
+) -> Plan[None]:
     try:
         entry = cache.entry_name(name, rt.container_id, rt.ifname)
-        data = cache.encode_entry(config, name, rt, result.to_dict() if result else None)
+        data = cache.encode_entry(
+            config, name, rt, result.to_dict() if result else None, partial=partial
+        )
         yield WriteCache(entry, data)
     except PycniError as exc:
         raise CacheError(f'failed to set network "{name}" cached result: {exc}') from exc
@@ -256,20 +261,38 @@ def add(
     """ADD: plugins in order, each given the previous result; cache the final result on success.
 
     The result is returned in whatever version the last plugin emitted (libcni does not convert).
+
+    When a plugin fails after others succeeded, the result they produced is cached, marked
+    partial, before the error is raised (libcni caches nothing): the DEL that must follow a failed
+    ADD (from the runtime, ``attach()``, a sandbox rollback or GC) then hands every plugin that
+    ``prevResult``, so plugins that clean up by it (firewall, portmap) undo what they did.
     """
     result: Result | None = None
     for index, plugin in enumerate(plugins):
         step = _add_one(plugin, name, cni_version, result, rt, path, index == 0)
-        result = yield from (_wrapped(step, plugin, "add", index, name) if wrap else step)
+        try:
+            result = yield from (_wrapped(step, plugin, "add", index, name) if wrap else step)
+        except PycniError:
+            if result is not None:
+                with contextlib.suppress(PycniError):  # the ADD's own error is what matters
+                    yield from _write_cache(name, rt, config, result, partial=True)
+            raise
     yield from _write_cache(name, rt, config, result)
     return result
 
 
-def _cached_result(name: str, rt: RuntimeConf, cni_version: str) -> Plan[Result | None]:
+def _cached_result(
+    name: str, rt: RuntimeConf, cni_version: str, *, refuse_partial: bool = False
+) -> Plan[Result | None]:
     """The cached result converted to ``cni_version`` (``None`` when nothing is cached)."""
     data = yield ReadCache(cache.entry_name(name, rt.container_id, rt.ifname))
     if data is None:
         return None
+    if refuse_partial and cache.is_partial(data):
+        raise CacheError(
+            "the last ADD of this attachment failed part-way (its partial result is cached "
+            "for the DEL that must follow); DEL it before CHECK"
+        )
     result: Result = cache.decode_cached_result(data, cni_version)
     return result
 
@@ -291,7 +314,7 @@ def check(
         return
     validate_attachment(name, rt)
     try:
-        cached = yield from _cached_result(name, rt, cni_version)
+        cached = yield from _cached_result(name, rt, cni_version, refuse_partial=True)
     except PycniError as exc:
         raise CacheError(f'failed to get network "{name}" cached result: {exc}') from exc
     prev = cached.to_dict() if cached is not None else None

@@ -210,13 +210,27 @@ def test_add_network_list_invalid_identifiers(
     assert "Command" not in fx.debug(0), "no plugin may run with an invalid identifier"
 
 
-def test_add_network_list_plugin_error_writes_no_cache(fx: ListFixture) -> None:
-    """Reference 7.1 items 33-34."""
+def test_add_network_list_plugin_error_caches_the_partial_result(fx: ListFixture) -> None:
+    """Reference 7.1 items 33-34, and where pycni differs on purpose (issue 17): libcni caches
+    nothing after a failed ADD; pycni caches what the plugins before the failing one produced,
+    marked partial, so the DEL that follows gives them a prevResult. A failure of the first
+    plugin leaves nothing (there is no partial result)."""
     fx.debugs[1].write_text(json.dumps({"ReportError": "plugin error: banana"}))
     with pytest.raises(pycni.ChainError) as info:
         fx.cni.add_network_list(fx.conf(), fx.rt)
     assert str(info.value) == 'plugin type="noop" failed (add): plugin error: banana'
     assert str(info.value.__cause__) == "plugin error: banana"
+    entry = read(fx.cache_file())
+    assert entry["pycniPartial"] is True
+    assert entry["result"]["ips"] == IP_RESULT["ips"]
+    fx.reset()
+    fx.cni.del_network_list(fx.conf(), fx.rt)
+    assert fx.debug(0)["Command"] == "DEL"
+    assert stdin_of(fx.debug(0))["prevResult"]["ips"] == IP_RESULT["ips"]
+    assert not fx.cache_file().exists()
+    fx.debugs[0].write_text(json.dumps({"ReportError": "first fails"}))
+    with pytest.raises(pycni.ChainError):
+        fx.cni.add_network_list(fx.conf(), fx.rt)
     assert not fx.cache_file().exists()
     fx.reset()
     shutil.rmtree(fx.cache_dir)
@@ -477,4 +491,6 @@ def test_attach_runs_del_after_failed_add_and_reraises(fx: ListFixture) -> None:
     with pytest.raises(pycni.ChainError, match=r"failed \(add\): plugin error: banana"):
         _attach(fx, fx.conf())
     assert [e["Command"] for e in read(fx.command_log)] == ["ADD", "DEL"]
-    assert not fx.cache_file().exists()
+    # the failing plugin fails its DEL too: the partial entry stays for a later DEL or GC
+    entry = read(fx.cache_file())
+    assert entry["pycniPartial"] is True and entry["result"]["ips"] == IP_RESULT["ips"]

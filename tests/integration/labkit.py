@@ -41,9 +41,14 @@ class _TrackedCNIConfig(pycni.CNIConfig):
         return super().add_network_list(conf, rt, timeout=timeout)
 
     def del_network_list(
-        self, conf: pycni.NetworkConfigList, rt: pycni.RuntimeConf, *, timeout: float | None = None
+        self,
+        conf: pycni.NetworkConfigList,
+        rt: pycni.RuntimeConf,
+        *,
+        timeout: float | None = None,
+        best_effort: bool = False,
     ) -> None:
-        super().del_network_list(conf, rt, timeout=timeout)
+        super().del_network_list(conf, rt, timeout=timeout, best_effort=best_effort)
         self._pending.pop(_key(conf, rt), None)
 
 
@@ -61,9 +66,14 @@ class _TrackedAsyncCNIConfig(pycni.AsyncCNIConfig):
         return await super().add_network_list(conf, rt, timeout=timeout)
 
     async def del_network_list(
-        self, conf: pycni.NetworkConfigList, rt: pycni.RuntimeConf, *, timeout: float | None = None
+        self,
+        conf: pycni.NetworkConfigList,
+        rt: pycni.RuntimeConf,
+        *,
+        timeout: float | None = None,
+        best_effort: bool = False,
     ) -> None:
-        await super().del_network_list(conf, rt, timeout=timeout)
+        await super().del_network_list(conf, rt, timeout=timeout, best_effort=best_effort)
         self._pending.pop(_key(conf, rt), None)
 
 
