@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import _deepjson
 from .errors import PycniError
 
 
@@ -55,8 +56,12 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     stripped = text.strip(" \t\r\n")
     if not stripped:
         raise JSONError("unexpected end of JSON input")
+    start = len(text) - len(text.lstrip(" \t\r\n"))
     try:
-        value, end = _DECODER.raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except RecursionError:  # deeper than Python's parser goes: Go accepts 10,000 levels
+            value, end = _deepjson.parse(text, start, _finite_float, _reject_constant)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip(" \t\r\n")):
             raise JSONError("unexpected end of JSON input") from None
@@ -66,7 +71,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         ) from None
     except ValueError as exc:  # NaN / Infinity, or a number too large
         raise JSONError(str(exc)) from None
-    except RecursionError:
+    except _deepjson.DepthError:
         raise JSONError("exceeded max depth") from None
     rest = text[end:]
     if rest.strip(" \t\r\n"):
