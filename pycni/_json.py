@@ -9,7 +9,11 @@ Go produces when it re-serialises a map.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 from .errors import PycniError
@@ -102,24 +106,240 @@ def json_kind(value: object) -> str:
     return "object"
 
 
+def format_float(value: float) -> str:
+    """A float written the way Go's ``encoding/json`` writes the same ``float64``.
+
+    Go uses the shortest digits that read back as the same number (Python's ``repr`` finds the
+    same digits) and picks the layout by size: plain decimal notation when ``1e-6 <= |x| < 1e21``
+    (and for zero), with no ``.0`` for whole numbers; otherwise exponent notation with a sign and
+    no leading zero in the exponent. So ``1500.0`` -> ``1500``, ``-0.0`` -> ``-0``, ``1e20`` ->
+    ``100000000000000000000``, ``1.5e-07`` -> ``1.5e-7``, ``1e21`` -> ``1e+21``.
+
+    Args:
+        value: a finite float (or float subclass).
+
+    Returns:
+        The JSON number text.
+
+    Raises:
+        ValueError: for NaN and the infinities, which JSON cannot hold (Go refuses them too).
+    """
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"Out of range float values are not JSON compliant: {number!r}")
+    text = float.__repr__(abs(number))
+    sign = "-" if math.copysign(1.0, number) < 0 else ""
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    # The value is 0.<digits> * 10**point once leading zeros are dropped.
+    point = len(whole) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    if not digits:
+        return sign + "0"
+    magnitude = abs(number)
+    if 1e-6 <= magnitude < 1e21:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits))
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    power = point - 1
+    head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{head}e{'+' if power >= 0 else '-'}{abs(power)}"
+
+
+#: For :func:`_may_hold_float`: digits vanish, what can follow a value becomes ``,`` and an
+#: exponent sign becomes ``.``.
+_SHAPE = bytes.maketrans(b"]}\n\r\t +-", b",,,,,,..")
+_DIGITS = b"0123456789"
+_MARKER = "\x00pycni-float-"
+_COMPACT = (",", ":")
+
+
+def _may_hold_float(data: bytes) -> bool:
+    """Whether encoder output might contain a float (``False`` is certain; ``True`` may be wrong).
+
+    Python writes every float with a ``.`` or an ``e+``/``e-`` and ends it with a digit, and a
+    value is followed by ``,``, ``]``, ``}``, white space or the end. With digits deleted and signs
+    turned into ``.``, a float therefore leaves ``.`` right before a ``,`` (or at the end). Text in
+    strings rarely does (``"10.0.0.1"`` leaves ``..."``); when it does, only time is lost.
+    """
+    shape = data.translate(_SHAPE, _DIGITS)
+    return b".," in shape or shape.endswith(b".")
+
+
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_REFUSE = json.JSONEncoder().default  # TypeError "Object of type X is not JSON serializable"
+
+
+@functools.cache
+def _encoder(
+    sort_keys: bool, indent: int | None, separators: tuple[str, str] | None, ensure_ascii: bool
+) -> Callable[[Any], str]:
+    """One encoding function per set of options, built once.
+
+    Compact output uses CPython's C encoder directly, without the circular-reference bookkeeping
+    (a third of the time for a typical stdin): a cyclic document then fails with
+    ``RecursionError``, as deep nesting does (Go's encoder, too, only looks for cycles once 1000
+    levels deep). Indented output goes through :class:`json.JSONEncoder`.
+    """
+    item, key = separators or ((", ", ": ") if indent is None else (",", ": "))
+    if indent is None and _C_MAKE_ENCODER is not None:
+        strings = (
+            json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring
+        )
+        try:
+            encode = _C_MAKE_ENCODER(
+                None, _REFUSE, strings, None, key, item, sort_keys, False, False
+            )
+        except TypeError:  # a CPython whose C encoder takes other arguments
+            pass
+        else:
+            return lambda value: "".join(encode(value, 0))
+    return json.JSONEncoder(
+        sort_keys=sort_keys,
+        indent=indent,
+        separators=(item, key),
+        ensure_ascii=ensure_ascii,
+        allow_nan=False,
+    ).encode
+
+
+def _float_placeholders(value: Any, marker: str) -> tuple[Any, list[str], bool]:
+    """A copy of ``value`` with each float replaced by the string ``<marker><n>``.
+
+    Walks iteratively (documents may be nested deeper than Python's recursion limit). Returns the
+    copy, the Go text of each replaced float (index ``n``) and whether some string of the document
+    already contains ``marker`` (then the caller picks another marker).
+    """
+    texts: list[str] = []
+    clash = False
+    holder: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(holder, 0, value)]
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, float):
+            parent[key] = f"{marker}{len(texts)}"
+            texts.append(format_float(item))
+        elif isinstance(item, str):
+            clash = clash or marker in item
+            parent[key] = item
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            parent[key] = copy
+            for name, child in item.items():
+                clash = clash or (isinstance(name, str) and marker in name)
+                copy[name] = None
+                stack.append((copy, name, child))
+        elif isinstance(item, (list, tuple)):
+            items: list[Any] = [None] * len(item)
+            parent[key] = items
+            stack.extend((items, index, child) for index, child in enumerate(item))
+        else:
+            parent[key] = item
+    return holder[0], texts, clash
+
+
+def _dump(
+    value: Any,
+    sort_keys: bool,
+    indent: int | None,
+    separators: tuple[str, str] | None,
+    ensure_ascii: bool,
+) -> str:
+    """The JSON text of ``value``, floats written as Go writes them."""
+    encode = _encoder(sort_keys, indent, separators, ensure_ascii)
+    text = encode(value)
+    # _may_hold_float knows what follows a value when the item separator starts with ","
+    careful = separators is not None and not separators[0].startswith(",")
+    if not careful and not _may_hold_float(text.encode("utf-8", "surrogatepass")):
+        return text
+    attempt = 0
+    while True:
+        marker = f"{_MARKER}{attempt}:"
+        copy, texts, clash = _float_placeholders(value, marker)
+        if not clash:
+            break
+        attempt += 1
+    if not texts:
+        return text
+    quoted = re.escape(encode(marker)[:-1]) + r'(\d+)"'
+    return re.sub(quoted, lambda match: texts[int(match.group(1))], encode(copy))
+
+
+def dumps(
+    value: Any,
+    *,
+    sort_keys: bool = False,
+    indent: int | None = None,
+    separators: tuple[str, str] | None = None,
+    ensure_ascii: bool = False,
+) -> str:
+    """``json.dumps`` with floats written as Go writes them (see :func:`format_float`).
+
+    Integers are written exactly (Go would round those above 2**53). Documents without floats
+    are written by Python's encoder alone; only output that looks like it holds a float pays for
+    a second pass.
+
+    Args:
+        value: the document.
+        sort_keys: sort object keys at every level.
+        indent: pretty-print with this many spaces per level.
+        separators: ``(item, key)`` separators, as for :func:`json.dumps`.
+        ensure_ascii: escape non-ASCII text.
+
+    Returns:
+        The JSON text.
+
+    Raises:
+        TypeError: for values JSON cannot hold.
+        ValueError: for NaN/infinities (and circular references in indented output).
+        RecursionError: for documents nested too deeply, or cyclic, for the encoder.
+        UnicodeEncodeError: for text with lone surrogates unless ``ensure_ascii``.
+    """
+    return _dump(value, sort_keys, indent, separators, ensure_ascii)
+
+
 def dumps_sorted(value: Any) -> bytes:
     """Compact UTF-8 JSON with keys sorted at every level (Go's map serialisation).
 
-    Text holding lone surrogates (from ``"\\ud800"`` escapes in the input) cannot be UTF-8; such a
-    document is written with ``\\u`` escapes instead, which decodes to the same value.
+    Floats are written as Go writes a ``float64`` (:func:`format_float`). Text holding lone
+    surrogates cannot be UTF-8; such a document is written with ``\\u`` escapes instead, which
+    decodes to the same value.
+
+    Args:
+        value: the document.
+
+    Returns:
+        The JSON bytes.
+
+    Raises:
+        JSONError: for documents nested too deeply or cyclic.
+        TypeError: for values JSON cannot hold.
+        ValueError: for NaN/infinities.
     """
     try:
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return _dump(value, True, None, _COMPACT, False).encode("utf-8")
     except RecursionError:
         raise JSONError("exceeded max depth while writing JSON") from None
     except UnicodeEncodeError:
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-        ).encode("ascii")
+        return _dump(value, True, None, _COMPACT, True).encode("ascii")
 
 
 def dumps_indented(value: Any) -> str:
-    """JSON indented by 4 spaces without a trailing newline (how libcni and cnitool print)."""
-    return json.dumps(value, indent=4, ensure_ascii=False, allow_nan=False)
+    """JSON indented by 4 spaces without a trailing newline (how libcni and cnitool print).
+
+    Args:
+        value: the document.
+
+    Returns:
+        The JSON text, floats written as Go writes them.
+
+    Raises:
+        TypeError: for values JSON cannot hold.
+        ValueError: for NaN/infinities and circular references.
+    """
+    return dumps(value, indent=4)
