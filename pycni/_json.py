@@ -1,14 +1,17 @@
 """Strict JSON in and libcni-shaped JSON out.
 
-Go's ``encoding/json`` rejects NaN/Infinity, trailing data, a UTF-8 BOM and invalid UTF-8; Python's
-``json`` accepts several of those. Every JSON document pycni reads goes through :func:`loads`, so
-configs, plugin output and cache files are judged the same way libcni judges them. Every document
-pycni writes for a plugin goes through :func:`dumps_sorted`: compact with keys sorted, which is what
-Go produces when it re-serialises a map.
+Go's ``encoding/json`` rejects NaN/Infinity, trailing data and a UTF-8 BOM; Python's ``json``
+accepts several of those. Go does not reject invalid UTF-8 in a string, nor a lone UTF-16
+surrogate in a ``\\u`` escape: it replaces each invalid byte, and each lone surrogate, with
+U+FFFD. Every JSON document pycni reads goes through :func:`loads`, so configs, plugin output and
+cache files are judged (and their text decoded) the same way libcni does. Every document pycni
+writes for a plugin goes through :func:`dumps_sorted`: compact with keys sorted, which is what Go
+produces when it re-serialises a map, with numbers written as Go writes them.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import math
@@ -35,27 +38,93 @@ def _finite_float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_REPLACE = "pycni.go-replace"
+
+
+def _replace_one_byte(error: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: one U+FFFD for each invalid byte, as Go's ``utf8.DecodeRune`` reads
+    them (Python's ``"replace"`` would use one for a whole truncated sequence)."""
+    if isinstance(error, UnicodeDecodeError):
+        return "\ufffd", error.start + 1
+    raise error
+
+
+codecs.register_error(_REPLACE, _replace_one_byte)
+
+#: A ``\\u`` escape of a surrogate (Python's decoder keeps lone ones; Go replaces them).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _to_text(data: bytes | bytearray | memoryview | str) -> str:
+    """The document as text: bytes decoded as Go decodes them, text with lone surrogates (no
+    UTF-8 form) read as its ``surrogatepass`` bytes, so each becomes U+FFFD too."""
+    if isinstance(data, str):
+        if data.isascii():
+            return data
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return data.encode("utf-8", "surrogatepass").decode("utf-8", _REPLACE)
+        return data
+    return bytes(data).decode("utf-8", _REPLACE)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD.
+
+    Walks iteratively, rebuilding only what it must (documents may be nested deeply).
+    """
+
+    def clean(text: str) -> str:
+        return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+    holder: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(holder, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if isinstance(item, str):
+            parent[key] = clean(item)
+        elif isinstance(item, dict):
+            if any(isinstance(name, str) and _SURROGATES.search(name) for name in item):
+                item = {clean(name): child for name, child in item.items()}
+                parent[key] = item
+            stack.extend((item, name) for name, child in item.items() if not _atomic(child))
+        elif isinstance(item, list):
+            stack.extend((item, index) for index, child in enumerate(item) if not _atomic(child))
+    return holder[0]
+
+
+def _atomic(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float))
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
-    """Parse one strict JSON document.
+    """Parse one strict JSON document, decoding its text as Go's ``encoding/json`` does.
 
-    Raises :class:`JSONError` with a message close to Go's: ``unexpected end of JSON input`` for
-    empty or truncated input, ``invalid character ...`` for garbage, ``invalid UTF-8`` and ``BOM``
-    cases named explicitly, and ``trailing data`` after the first value.
+    Invalid UTF-8 in a string becomes U+FFFD (one per invalid byte), and so does a lone surrogate
+    in a ``\\u`` escape, as in Go; everything else Go rejects is rejected.
+
+    Args:
+        data: the document, as bytes or text.
+
+    Returns:
+        The decoded value (``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` or ``None``).
+
+    Raises:
+        JSONError: with a message close to Go's: ``unexpected end of JSON input`` for empty or
+            truncated input, ``invalid character ...`` for garbage, the ``BOM`` case named
+            explicitly, and ``trailing data`` after the first value.
     """
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        raw = bytes(data)
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raise JSONError("invalid character 'ï' looking for beginning of value (UTF-8 BOM)")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise JSONError(f"invalid UTF-8 at byte {exc.start}") from None
-    else:
+    if isinstance(data, bytes):
+        text = data.decode("utf-8", _REPLACE)
+    elif isinstance(data, str) and data.isascii():
         text = data
-        if text.startswith("\ufeff"):
-            raise JSONError("invalid character 'ï' looking for beginning of value (UTF-8 BOM)")
+    else:
+        text = _to_text(data)
+    if text.startswith("\ufeff"):  # a BOM, whether given as bytes or as text
+        raise JSONError("invalid character 'ï' looking for beginning of value (UTF-8 BOM)")
     stripped = text.strip(" \t\r\n")
     if not stripped:
         raise JSONError("unexpected end of JSON input")
@@ -78,6 +147,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         raise JSONError(
             f"invalid character {text[offset]!r} after top-level value (trailing data at char {offset})"
         )
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        value = _without_lone_surrogates(value)
     return value
 
 
