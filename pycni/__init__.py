@@ -38,6 +38,8 @@ from .errors import (
     ValidateNetworkError,
     ValidationError,
     VersionError,
+    WrappedError,
+    find_cni_error,
 )
 
 # name -> module that defines it (imported on first access)
@@ -148,6 +150,8 @@ __all__ = [
     "ValidateNetworkError",
     "ValidationError",
     "VersionError",
+    "WrappedError",
+    "find_cni_error",
     "NetworkConfig",
     "NetworkConfigList",
     "ConfDirScan",

@@ -30,6 +30,7 @@ from .errors import (
     PluginError,
     PycniError,
     ValidateNetworkError,
+    WrappedError,
 )
 from .invoke import VERSION_STDIN, cni_env, version_environ, version_info_from_failure
 from .runtime_conf import GCArgs, RuntimeConf
@@ -391,9 +392,7 @@ def del_network(plugin: NetworkConfig, rt: RuntimeConf, path: Sequence[str]) -> 
 
 
 def _failure(message: str, cause: BaseException) -> PycniError:
-    err = PycniError(message)
-    err.__cause__ = cause
-    return err
+    return WrappedError(message, cause)
 
 
 def gc_network_list(
