@@ -193,7 +193,8 @@ class NotFoundError(ConfigError):
     def __init__(self, dir: str, name: str) -> None:
         self.dir = str(dir)
         self.name = name
-        super().__init__(f"no net configuration with name {go_quote(name)} in {self.dir}")
+        # libcni writes the name raw between quotes (not %q)
+        super().__init__(f'no net configuration with name "{name}" in {self.dir}')
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NotFoundError):

@@ -31,6 +31,7 @@ from .errors import (
     PycniError,
     ValidateNetworkError,
     WrappedError,
+    go_quote,
 )
 from .invoke import VERSION_STDIN, cni_env, version_environ, version_info_from_failure
 from .runtime_conf import GCArgs, RuntimeConf
@@ -474,7 +475,9 @@ def version_info(plugin_type: str, plugin_path: str | None = None) -> Plan[Plugi
 def _validate_plugin(plugin: NetworkConfig, expected: str) -> Plan[None]:
     info = yield from version_info(plugin.type)
     if not info.supports(expected):
-        raise PycniError(f'plugin {plugin.type} does not support config version "{expected}"')
+        raise PycniError(
+            f"plugin {plugin.type} does not support config version {go_quote(expected)}"
+        )
 
 
 def validate_network_list(conf: NetworkConfigList) -> Plan[list[str]]:
