@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from json_equal import same_json
 from reliability_strategies import conflist_docs, document_bytes, encode, json_values, plugin_docs
 from reliability_support import (
     FUZZ,
@@ -302,25 +303,3 @@ def test_fuzz_inject_conf(values: dict[str, Any]) -> None:
     if not isinstance(result, PycniError):
         doc = json.loads(result.bytes)
         assert all(same_json(doc[k], v) for k, v in values.items() if k)
-
-
-def same_json(written: Any, given: Any) -> bool:
-    """Whether ``written`` (read back) is ``given``, floats compared as the float64 Go reads.
-
-    pycni writes floats as Go does, so ``5.6e16`` comes back as the integer ``56000000000000000``.
-    """
-    if isinstance(given, float):
-        return isinstance(written, (int, float)) and float(written) == given
-    if isinstance(given, list):
-        return (
-            isinstance(written, list)
-            and len(written) == len(given)
-            and all(same_json(w, g) for w, g in zip(written, given))
-        )
-    if isinstance(given, dict):
-        return (
-            isinstance(written, dict)
-            and written.keys() == given.keys()
-            and all(same_json(written[k], g) for k, g in given.items())
-        )
-    return bool(written == given)
