@@ -226,7 +226,6 @@ def format_float(value: float) -> str:
 #: exponent sign becomes ``.``.
 _SHAPE = bytes.maketrans(b"]}\n\r\t +-", b",,,,,,..")
 _DIGITS = b"0123456789"
-_MARKER = "\x00pycni-float-"
 _COMPACT = (",", ":")
 
 
@@ -279,39 +278,25 @@ def _encoder(
     ).encode
 
 
-def _float_placeholders(value: Any, marker: str) -> tuple[Any, list[str], bool]:
-    """A copy of ``value`` with each float replaced by the string ``<marker><n>``.
+#: A JSON string in encoder output (escapes included); splitting on it leaves the text between
+#: strings, where every number is.
+_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")')
+#: A float as Python's encoder writes it: digits with a fraction, an exponent or both.
+_PY_FLOAT = re.compile(r"-?\d+(?:\.\d+(?:e[+-]\d+)?|e[+-]\d+)")
 
-    Walks iteratively (documents may be nested deeper than Python's recursion limit). Returns the
-    copy, the Go text of each replaced float (index ``n``) and whether some string of the document
-    already contains ``marker`` (then the caller picks another marker).
-    """
-    texts: list[str] = []
-    clash = False
-    holder: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any]] = [(holder, 0, value)]
-    while stack:
-        parent, key, item = stack.pop()
-        if isinstance(item, float):
-            parent[key] = f"{marker}{len(texts)}"
-            texts.append(format_float(item))
-        elif isinstance(item, str):
-            clash = clash or marker in item
-            parent[key] = item
-        elif isinstance(item, dict):
-            copy: dict[Any, Any] = {}
-            parent[key] = copy
-            for name, child in item.items():
-                clash = clash or (isinstance(name, str) and marker in name)
-                copy[name] = None
-                stack.append((copy, name, child))
-        elif isinstance(item, (list, tuple)):
-            items: list[Any] = [None] * len(item)
-            parent[key] = items
-            stack.extend((items, index, child) for index, child in enumerate(item))
-        else:
-            parent[key] = item
-    return holder[0], texts, clash
+
+def _go_number(match: re.Match[str]) -> str:
+    return format_float(float(match.group(0)))  # repr round-trips: the same float64
+
+
+def _rewrite_floats(text: str) -> str:
+    """Encoder output with every float rewritten in Go's form; strings are left untouched."""
+    parts = _STRING.split(text)
+    for index in range(0, len(parts), 2):  # even indices: the text between strings
+        part = parts[index]
+        if "." in part or "e" in part:
+            parts[index] = _PY_FLOAT.sub(_go_number, part)
+    return "".join(parts)
 
 
 def _dump(
@@ -328,17 +313,7 @@ def _dump(
     careful = separators is not None and not separators[0].startswith(",")
     if not careful and not _may_hold_float(text.encode("utf-8", "surrogatepass")):
         return text
-    attempt = 0
-    while True:
-        marker = f"{_MARKER}{attempt}:"
-        copy, texts, clash = _float_placeholders(value, marker)
-        if not clash:
-            break
-        attempt += 1
-    if not texts:
-        return text
-    quoted = re.escape(encode(marker)[:-1]) + r'(\d+)"'
-    return re.sub(quoted, lambda match: texts[int(match.group(1))], encode(copy))
+    return _rewrite_floats(text)
 
 
 def dumps(
@@ -353,7 +328,7 @@ def dumps(
 
     Integers are written exactly (Go would round those above 2**53). Documents without floats
     are written by Python's encoder alone; only output that looks like it holds a float pays for
-    a second pass.
+    a second pass over the text, which rewrites the numbers between strings.
 
     Args:
         value: the document.

@@ -80,7 +80,7 @@ def test_non_finite_floats_are_refused(value: float) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["x, 1.5]", "10.0.0.1", "a:1e+5}", "\x00pycni-float-0:0", "\x00pycni-float-0:1"],
+    ["x, 1.5]", "10.0.0.1", "a:1e+5}", ":-0.0,", "1e-07"],
 )
 def test_strings_that_look_like_floats_are_untouched(text: str) -> None:
     """Only real floats change; strings (even ones mimicking the internal marker) stay as they are."""
@@ -100,16 +100,26 @@ def test_float_subclasses_are_floats() -> None:
     assert _json.dumps_sorted([Metres(1500.0)]) == b"[1500]"
 
 
-def test_deep_documents_are_walked_without_recursion() -> None:
-    """The float pass is iterative: 10,000 levels do not exhaust Python's stack."""
-    doc: Any = 1.5e-7
-    for _ in range(10_000):
-        doc = [doc]
-    copy, texts, clash = _json._float_placeholders(doc, "\x00m")
-    assert texts == ["1.5e-7"] and not clash
-    for _ in range(10_000):
-        copy = copy[0]
-    assert copy == "\x00m0"
+def test_deep_documents() -> None:
+    """Floats deep inside a document are rewritten too (the rewrite works on the text)."""
+    doc: Any = {"f": 1.5e-7, "s": "1.0e-07, 2.0]"}
+    for _ in range(500):
+        doc = [doc, 2.0]
+    written = _json.dumps_sorted(doc)
+    assert written.count(b",2]") == 500
+    assert b'{"f":1.5e-7,"s":"1.0e-07, 2.0]"}' in written
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['a"b, 1.5]', "back\\slash 2.5,", 'q\\" 3.5}', "\u00e9 1e-07,", "é 4.0]"],
+)
+def test_strings_with_escapes_are_untouched(text: str) -> None:
+    """Escaped quotes and backslashes do not confuse where strings end."""
+    for ensure_ascii in (False, True):
+        written = _json.dumps([text, 1.0, {text: 2.0}], ensure_ascii=ensure_ascii)
+        assert json.loads(written) == [text, 1, {text: 2}]
+        assert written.endswith(":2}]") or written.endswith(": 2}]")
 
 
 def test_indented_and_spaced_output() -> None:
