@@ -51,6 +51,8 @@ from .errors import (
     ValidateNetworkError,
     ValidationError,
     VersionError,
+    WrappedError,
+    find_cni_error,
 )
 
 # name -> module that defines it (imported on first access)
@@ -161,6 +163,8 @@ __all__ = [
     "ValidateNetworkError",
     "ValidationError",
     "VersionError",
+    "WrappedError",
+    "find_cni_error",
     "NetworkConfig",
     "NetworkConfigList",
     "ConfDirScan",

@@ -17,10 +17,10 @@ Everything is escaped: configuration files and plugin output are untrusted text,
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from . import _json
 from .errors import AggregateError, ChainError
 
 __all__ = [
@@ -73,7 +73,7 @@ def _compact(value: Any) -> str:
     if isinstance(value, str):
         return _cut(value)
     try:
-        text = json.dumps(value, separators=(", ", ": "), ensure_ascii=False, sort_keys=False)
+        text = _json.dumps(value, separators=(", ", ": "))
     except (TypeError, ValueError):
         text = repr(value)
     return _cut(text)

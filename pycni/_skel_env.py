@@ -8,7 +8,6 @@ every plugin process pays for it, including the ``VERSION`` probe runtimes send 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -198,7 +197,7 @@ def version_answer(supported: tuple[str, ...], requested: bytes | None) -> bytes
             if isinstance(version, str) and version in supported:
                 answer = version
     body = {"cniVersion": answer, "supportedVersions": list(supported)}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return _json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
 
 #: The newest spec version (``pycni.version.CURRENT``, repeated so this module stays light).

@@ -176,14 +176,20 @@ def _envelope(data: bytes) -> dict[str, Any] | None:
 def decode_cached_result(data: bytes, version: str) -> Any:
     """The cached result converted to ``version`` (libcni ``GetNetworkListCachedResult``).
 
-    A file that is not an envelope is read as a legacy raw result. Raises :class:`PycniError`
-    subclasses with libcni's messages (the caller adds ``failed to get network ... cached result``).
-    Returns a :class:`pycni.types.Result`.
+    A file that is not an envelope is read as a legacy raw result, and so is an envelope Go
+    cannot decode into libcni's typed cache struct (a field of the wrong JSON type, such as
+    ``"result": "x"`` or ``"config": "%%%"``): libcni then reads the whole file as an old-style
+    result, which holds nothing, so CHECK and DEL get ``{"cniVersion": <version>}`` as
+    ``prevResult``. Raises :class:`PycniError` subclasses with libcni's messages (the caller adds
+    ``failed to get network ... cached result``). Returns a :class:`pycni.types.Result`.
     """
+    from .errors import go_quote
     from .types import create_result
     from .version import decode_config_version
 
     doc = _envelope(data)
+    if doc is not None and _cache_struct_problem(doc) is not None:
+        doc = None
     raw: Any
     if doc is None:
         result_version = decode_config_version(data)
@@ -192,19 +198,17 @@ def decode_cached_result(data: bytes, version: str) -> Any:
         raw = doc.get("result")
         if raw is None:
             result_version = "0.1.0"
-        elif isinstance(raw, dict):
+        else:  # a dict: _cache_struct_problem checked it
             version_field = raw.get("cniVersion")
             result_version = (
                 version_field if isinstance(version_field, str) and version_field else "0.1.0"
             )
-        else:
-            raise CacheError(f"cached result is a JSON {_json.json_kind(raw)}, not an object")
     result = create_result(result_version, raw)
     try:
         return result.convert_to(version)
     except PycniError as exc:
         raise CacheError(
-            f'failed to convert cached result to config version "{version}": {exc}'
+            f"failed to convert cached result to config version {go_quote(version)}: {exc}"
         ) from exc
 
 
@@ -214,13 +218,20 @@ def decode_cached_config(data: bytes, network: str, rt: RuntimeConf) -> tuple[by
         doc = _json.loads(data)
     except _json.JSONError as exc:
         raise CacheError(f'failed to unmarshal cached network "{network}" config: {exc}') from exc
-    kind = doc.get("kind", "") if isinstance(doc, dict) else ""
-    if kind != CACHE_KIND or not isinstance(doc, dict):
+    problem = (
+        _cache_struct_problem(doc)
+        if isinstance(doc, dict)
+        else f"json: cannot unmarshal {_json.json_kind(doc)} into Go value of type libcni.cachedInfo"
+    )
+    if problem is not None:
+        raise CacheError(f'failed to unmarshal cached network "{network}" config: {problem}')
+    kind = doc.get("kind") or ""
+    if kind != CACHE_KIND:
         raise CacheError(f'read cached network "{network}" config has wrong kind: {kind}')
     config = _b64(doc.get("config"), network)
-    changes: dict[str, Any] = {"capability_args": _caps(doc.get("capabilityArgs"), network)}
+    changes: dict[str, Any] = {"capability_args": doc.get("capabilityArgs") or {}}
     if doc.get("cniArgs") is not None:
-        changes["args"] = _pairs(doc.get("cniArgs"), network)
+        changes["args"] = _go_pairs(doc["cniArgs"])
     return config, attrs.evolve(rt, **changes)
 
 
@@ -235,49 +246,104 @@ def _b64(value: Any, network: str) -> bytes:
         raise CacheError(f'cached network "{network}" config is not valid base64: {exc}') from exc
 
 
-def _pairs(value: Any, network: str) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
-    ):
-        raise CacheError(f'cached network "{network}" cniArgs is not a list of [key, value] pairs')
-    return tuple((p[0], p[1]) for p in value)
-
-
-def _caps(value: Any, network: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise CacheError(f'cached network "{network}" capabilityArgs is not an object')
-    return value
-
-
 def decode_attachment(data: bytes, container_id: str = "") -> NetworkAttachment | None:
-    """A :class:`NetworkAttachment` from an envelope, or ``None`` when libcni would skip the file."""
+    """A :class:`NetworkAttachment` from an envelope, or ``None`` when libcni would skip the file.
+
+    libcni's ``GetCachedAttachments`` decodes each file into its typed cache struct and skips the
+    file when that fails, so an entry with a field of the wrong JSON type (``"netns": 5``,
+    ``"result": "x"``, a ``config`` that is not base64, ...) is skipped here too: GC never runs a
+    DEL built from it. ``null`` leaves a field empty, as in Go. Files that are not envelopes,
+    entries of another container (when ``container_id`` is given) and entries without an
+    interface or network name are skipped as well, and so (unlike libcni) are entries without a
+    container ID, which no DEL can be built for.
+
+    Args:
+        data: the cache file's bytes.
+        container_id: only entries of this container (``""``: every container).
+
+    Returns:
+        The attachment, or ``None`` for a skipped file.
+    """
     doc = _envelope(data)
-    if doc is None:
+    if doc is None or _cache_struct_problem(doc) is not None:
         return None
-    cid = doc.get("containerId")
-    ifname = doc.get("ifName")
-    network = doc.get("networkName")
-    netns = doc.get("netns", "")
-    if not (isinstance(cid, str) and isinstance(ifname, str) and isinstance(network, str)):
+    cid = doc.get("containerId") or ""
+    ifname = doc.get("ifName") or ""
+    network = doc.get("networkName") or ""
+    if (container_id and cid != container_id) or not cid or not ifname or not network:
         return None
-    if (container_id and cid != container_id) or not ifname or not network:
-        return None
-    try:
-        return NetworkAttachment(
-            container_id=cid,
-            network=network,
-            ifname=ifname,
-            config=_b64(doc.get("config"), network),
-            netns=netns if isinstance(netns, str) else "",
-            cni_args=_pairs(doc.get("cniArgs"), network),
-            capability_args=_caps(doc.get("capabilityArgs"), network),
+    return NetworkAttachment(
+        container_id=cid,
+        network=network,
+        ifname=ifname,
+        config=_b64(doc.get("config"), network),
+        netns=doc.get("netns") or "",
+        cni_args=_go_pairs(doc.get("cniArgs")),
+        capability_args=doc.get("capabilityArgs") or {},
+    )
+
+
+#: The envelope's fields as libcni's cache struct types them (JSON key -> Go type).
+_CACHE_STRUCT = {
+    "kind": "string",
+    "containerId": "string",
+    "config": "[]uint8",
+    "ifName": "string",
+    "networkName": "string",
+    "netns": "string",
+    "cniArgs": "[][2]string",
+    "capabilityArgs": "map[string]interface {}",
+    "result": "map[string]interface {}",
+}
+
+
+def _go_pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """``cniArgs`` as Go fills a ``[][2]string``: missing elements empty, extra ones dropped."""
+    pairs = []
+    for pair in value or []:
+        items = [x or "" for x in list(pair or [])[:2]]
+        items += [""] * (2 - len(items))
+        pairs.append((items[0], items[1]))
+    return tuple(pairs)
+
+
+def _cache_struct_problem(doc: dict[str, Any]) -> str | None:
+    """Why Go's ``json.Unmarshal`` into libcni's cache struct fails for ``doc``, or ``None``.
+
+    Go reports the first mismatch in document order; ``null`` always decodes (the field stays
+    empty), and keys the struct lacks are ignored.
+    """
+
+    def mismatch(kind: str, key: str, go_type: str) -> str:
+        return (
+            f"json: cannot unmarshal {kind} into Go struct field cachedInfo.{key} of type {go_type}"
         )
-    except CacheError:
-        return None
+
+    for key, value in doc.items():
+        go_type = _CACHE_STRUCT.get(key)
+        if go_type is None or value is None:
+            continue
+        if go_type in ("string", "[]uint8"):
+            if not isinstance(value, str):
+                return mismatch(_json.json_kind(value), key, go_type)
+            if go_type == "[]uint8":
+                try:
+                    base64.b64decode(value, validate=True)
+                except (binascii.Error, ValueError):
+                    return f"illegal base64 data in cachedInfo.{key}"
+        elif go_type == "[][2]string":
+            if not isinstance(value, list):
+                return mismatch(_json.json_kind(value), key, go_type)
+            for pair in value:
+                if pair is not None and not isinstance(pair, list):
+                    return mismatch(_json.json_kind(pair), key, "[2]string")
+                # elements past the second are discarded unread, as Go fills a [2]string
+                for item in (pair or [])[:2]:
+                    if item is not None and not isinstance(item, str):
+                        return mismatch(_json.json_kind(item), key, "string")
+        elif not isinstance(value, dict):
+            return mismatch(_json.json_kind(value), key, go_type)
+    return None
 
 
 # ------------------------------------------------------------------------------------------

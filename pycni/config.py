@@ -17,7 +17,6 @@ Directory handling (``conf_files``, sub-directory plugins, ``load_conf``, ``load
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import stat
 from collections.abc import Mapping
@@ -192,7 +191,7 @@ def _dumps(value: Any, what: str, path: str | None) -> builtins.bytes:
         return _json.dumps_sorted(value)
     except UnicodeEncodeError:
         # A lone surrogate from a "\\ud800" escape: keep it escaped, still valid JSON.
-        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+        return _json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
     except (TypeError, ValueError, RecursionError, _json.JSONError) as exc:
         raise ConfigError(f"{what}: json: {exc}", path=path) from None
 

@@ -193,7 +193,8 @@ class NotFoundError(ConfigError):
     def __init__(self, dir: str, name: str) -> None:
         self.dir = str(dir)
         self.name = name
-        super().__init__(f"no net configuration with name {go_quote(name)} in {self.dir}")
+        # libcni writes the name raw between quotes (not %q)
+        super().__init__(f'no net configuration with name "{name}" in {self.dir}')
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NotFoundError):
@@ -367,15 +368,91 @@ class ChainError(PycniError):
 
     @property
     def code(self) -> int | None:
-        return self.error.code if isinstance(self.error, CNIError) else None
+        """The ``code`` of the CNI error inside (:func:`find_cni_error`), ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.code
 
     @property
     def msg(self) -> str | None:
-        return self.error.msg if isinstance(self.error, CNIError) else None
+        """The ``msg`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.msg
 
     @property
     def details(self) -> str | None:
-        return self.error.details if isinstance(self.error, CNIError) else None
+        """The ``details`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.details
+
+
+class WrappedError(PycniError):
+    """A failure with context in front of it, like Go's ``fmt.Errorf("...: %w", err)``.
+
+    ``str(err)`` is the whole message (``failed to delete stale attachment c1 eth0: plugin
+    type="bridge" failed (del): busy``); the inner error is ``__cause__`` (and ``error``), and the
+    ``code``, ``msg`` and ``details`` of the CNI error inside it (:func:`find_cni_error`) are
+    proxied as :class:`ChainError` proxies them (``None`` when there is none). Each entry of a
+    :class:`GCError` is one.
+    """
+
+    def __init__(self, message: str, error: BaseException) -> None:
+        self.error = error
+        super().__init__(message)
+        self.__cause__ = error
+
+    @property
+    def code(self) -> int | None:
+        """The ``code`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.code
+
+    @property
+    def msg(self) -> str | None:
+        """The ``msg`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.msg
+
+    @property
+    def details(self) -> str | None:
+        """The ``details`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.details
+
+
+def find_cni_error(error: BaseException) -> CNIError | None:
+    """The first spec error object inside ``error``: Go's ``errors.As(err, &*types.Error)``.
+
+    Looks at ``error`` itself, then depth-first into what it wraps: the entries of an
+    :class:`AggregateError` (``GCError``, ``ValidateNetworkError``) in order, the inner error of a
+    :class:`ChainError` or :class:`WrappedError`, and ``__cause__`` of any exception. A
+    :class:`PluginError` is a :class:`CNIError`, so a plugin's ``{code, msg, details}`` is found
+    however it was wrapped.
+
+    Args:
+        error: any exception.
+
+    Returns:
+        The :class:`CNIError` found, or ``None``.
+    """
+    stack: list[BaseException] = [error]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, CNIError):
+            return current
+        inner: list[BaseException] = []
+        if isinstance(current, AggregateError):
+            inner.extend(e for e in current.errors if isinstance(e, BaseException))
+        wrapped = getattr(current, "error", None)
+        if isinstance(current, (ChainError, WrappedError)) and isinstance(wrapped, BaseException):
+            inner.append(wrapped)
+        if current.__cause__ is not None:
+            inner.append(current.__cause__)
+        stack.extend(reversed(inner))
+    return None
 
 
 class CheckNotSupportedError(PycniError):
@@ -428,7 +505,12 @@ class ValidateNetworkError(AggregateError):
 
 
 class GCError(AggregateError):
-    """Failures collected while garbage-collecting a network, newline-joined like ``errors.Join``."""
+    """Failures collected while garbage-collecting a network, newline-joined like ``errors.Join``.
+
+    Each entry is a :class:`WrappedError` (``failed to delete stale attachment ...``, ``failed to
+    GC plugin ...``) proxying the plugin's ``code``/``msg``/``details``;
+    :func:`find_cni_error` on the ``GCError`` finds the first one, as ``errors.As`` does in Go.
+    """
 
 
 # --------------------------------------------------------------------------------------------

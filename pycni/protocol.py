@@ -31,6 +31,8 @@ from .errors import (
     PluginError,
     PycniError,
     ValidateNetworkError,
+    WrappedError,
+    go_quote,
 )
 from .invoke import VERSION_STDIN, cni_env, version_environ, version_info_from_failure
 from .runtime_conf import GCArgs, RuntimeConf
@@ -414,9 +416,7 @@ def del_network(plugin: NetworkConfig, rt: RuntimeConf, path: Sequence[str]) -> 
 
 
 def _failure(message: str, cause: BaseException) -> PycniError:
-    err = PycniError(message)
-    err.__cause__ = cause
-    return err
+    return WrappedError(message, cause)
 
 
 def gc_network_list(
@@ -498,7 +498,9 @@ def version_info(plugin_type: str, plugin_path: str | None = None) -> Plan[Plugi
 def _validate_plugin(plugin: NetworkConfig, expected: str) -> Plan[None]:
     info = yield from version_info(plugin.type)
     if not info.supports(expected):
-        raise PycniError(f'plugin {plugin.type} does not support config version "{expected}"')
+        raise PycniError(
+            f"plugin {plugin.type} does not support config version {go_quote(expected)}"
+        )
 
 
 def validate_network_list(conf: NetworkConfigList) -> Plan[list[str]]:

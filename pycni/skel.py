@@ -298,9 +298,9 @@ def print_result(result: Result, version: str, *, file: Stream | None = None) ->
 
 def print_error(error: CNIError, *, file: Stream | None = None) -> None:
     """Print the spec error object (``code``, ``msg``, ``details`` if any; 4-space JSON) like skel."""
-    import json
+    from . import _json
 
-    text = json.dumps(error.to_dict(), indent=4, ensure_ascii=False)
+    text = _json.dumps(error.to_dict(), indent=4)
     _write(sys.stdout if file is None else file, text.encode("utf-8"))
 
 

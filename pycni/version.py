@@ -44,20 +44,29 @@ def parse_version(version: str) -> VersionTuple:
     for index, (label, part) in enumerate(zip(("major", "minor", "micro"), parts)):
         try:
             numbers[index] = _go_atoi(part)
-        except ValueError:
+        except ValueError as exc:
+            problem = "value out of range" if isinstance(exc, _OutOfRange) else "invalid syntax"
             raise VersionError(
                 f"failed to convert {label} version part {go_quote(part)}: "
-                f"strconv.Atoi: parsing {go_quote(part)}: invalid syntax"
+                f"strconv.Atoi: parsing {go_quote(part)}: {problem}"
             ) from None
     return (numbers[0], numbers[1], numbers[2])
 
 
+class _OutOfRange(ValueError):
+    """``strconv.Atoi``'s ``value out of range``."""
+
+
 def _go_atoi(text: str) -> int:
-    """``strconv.Atoi``: optional sign then ASCII digits only (no spaces, underscores)."""
+    """``strconv.Atoi``: optional sign then ASCII digits only (no spaces, underscores), and a
+    64-bit ``int`` (``99999999999999999999`` is out of range, as libcni reports it)."""
     digits = text[1:] if text[:1] in ("+", "-") else text
     if not digits or not all("0" <= c <= "9" for c in digits):
         raise ValueError(text)
-    return int(text)
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise _OutOfRange(text)
+    return value
 
 
 def greater_than_or_equal_to(a: str, b: str) -> bool:

@@ -122,7 +122,6 @@ def test_top_level_array() -> None:
         (b'{"name":"n","plugins":[{"type":"x","mtu":NaN}]}', "NaN"),
         (b'{"name":"n","plugins":[{"type":"x"}]}\n{}', "trailing data"),
         (b'\xef\xbb\xbf{"name":"n","plugins":[{"type":"x"}]}', "BOM"),
-        (b'{"name":"\xc3"}', "invalid UTF-8"),
     ],
 )
 def test_strict_json(data: bytes, fragment: str) -> None:
@@ -354,9 +353,17 @@ def test_plugin_out_of_range_number() -> None:
 
 
 def test_plugin_with_lone_surrogate_escape() -> None:
-    """Reference 2.2 item 8.9: an escaped lone surrogate still yields valid plugin bytes."""
+    """Reference 2.2 item 8.9 and issue 21 item 2: an escaped lone surrogate is U+FFFD, as in Go,
+    and the plugin bytes are valid UTF-8."""
     conf = NetworkConfigList.from_bytes(b'{"name":"n","plugins":[{"type":"x","s":"\\ud800"}]}')
-    assert json.loads(conf.plugins[0].bytes)["s"] == "\ud800"
+    assert conf.plugins[0].bytes == '{"s":"\ufffd","type":"x"}'.encode()
+
+
+def test_invalid_utf8_in_a_list_is_replaced() -> None:
+    """Issue 21 item 2: invalid bytes in strings become U+FFFD, in the list and its plugins."""
+    conf = NetworkConfigList.from_bytes(b'{"name":"n\xc3","plugins":[{"type":"x","s":"\xff"}]}')
+    assert conf.name == "n\ufffd"
+    assert conf.plugins[0].raw["s"] == "\ufffd"
 
 
 def test_plugins_keep_list_path() -> None:

@@ -148,7 +148,6 @@ def test_keys_are_case_sensitive() -> None:
         (b'{"type":"x"} {}', "trailing data"),
         (b'{"type":"x"}x', "after top-level value"),
         (b'\xef\xbb\xbf{"type":"x"}', "BOM"),
-        (b'{"type":"\xff"}', "invalid UTF-8"),
         (b"", "unexpected end of JSON input"),
         (b"{", "unexpected end of JSON input"),
         (b"   ", "unexpected end of JSON input"),
@@ -165,10 +164,21 @@ def test_strict_json(data: bytes, fragment: str) -> None:
     assert info.value.path == "/conf/x.conf"
 
 
-def test_str_with_lone_surrogate_is_a_config_error() -> None:
-    """Reference 11 item 28: text that is not valid Unicode is rejected as invalid UTF-8."""
-    with pytest.raises(ConfigError, match="invalid UTF-8"):
-        NetworkConfig.from_bytes('{"type":"\ud800"}')
+def test_invalid_utf8_is_replaced_as_go_does() -> None:
+    """Issue 21 item 2: Go's decoder turns each invalid byte of a string into U+FFFD (no error),
+    and so does pycni; the plugin then receives the replacement characters."""
+    conf = NetworkConfig.from_bytes(b'{"type":"x","name":"caf\xe9","s":"\xe2\x82!"}')
+    assert conf.name == "caf\ufffd"
+    assert conf.raw["s"] == "\ufffd\ufffd!"  # one per invalid byte, as utf8.DecodeRune reads them
+    assert conf.bytes == b'{"type":"x","name":"caf\xe9","s":"\xe2\x82!"}'  # the file as it is
+
+
+def test_lone_surrogates_are_replaced_as_go_does() -> None:
+    """Issue 21 item 2: a lone surrogate escape, or a lone surrogate in text input, is U+FFFD."""
+    conf = NetworkConfig.from_bytes(b'{"type":"x","a":"\\ud800","b":"\\ud83d\\ude00"}')
+    assert conf.raw["a"] == "\ufffd"
+    assert conf.raw["b"] == "\U0001f600"  # a valid pair stays one character
+    assert NetworkConfig.from_bytes('{"type":"x","c":"\ud800"}').raw["c"] == "\ufffd" * 3
 
 
 def test_big_integers_stay_exact() -> None:

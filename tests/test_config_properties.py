@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from json_equal import same_json
 
 from pycni.config import (
     NetworkConfig,
@@ -79,8 +80,9 @@ def test_conflist_keeps_plugin_fields(plugins: list[dict[str, Any]], name: str) 
     data = json.dumps({"name": name, "cniVersion": "1.0.0", "plugins": plugins}).encode()
     conf = NetworkConfigList.from_bytes(data)
     assert conf.bytes == data
-    assert [p.raw for p in conf.plugins] == plugins
-    assert [json.loads(p.bytes) for p in conf.plugins] == plugins
+    # plugin bytes are re-serialised as Go does (floats as Go writes a float64)
+    assert same_json([p.raw for p in conf.plugins], plugins)
+    assert same_json([json.loads(p.bytes) for p in conf.plugins], plugins)
 
 
 @SETTINGS
@@ -88,9 +90,9 @@ def test_conflist_keeps_plugin_fields(plugins: list[dict[str, Any]], name: str) 
 def test_conf_list_from_conf_and_inject_keep_fields(obj: dict[str, Any]) -> None:
     """Reference 2.2 items 14-15: conversion and injection keep the unknown fields."""
     conf = NetworkConfig.from_bytes(json.dumps(obj))
-    assert conf_list_from_conf(conf).plugins[0].raw == obj
+    assert same_json(conf_list_from_conf(conf).plugins[0].raw, obj)
     injected = inject_conf(conf, {"x-injected": [1, "a"]})
-    assert injected.raw == {**obj, "x-injected": [1, "a"]}
+    assert same_json(injected.raw, {**obj, "x-injected": [1, "a"]})
 
 
 # --------------------------------------------------------------------------------------------

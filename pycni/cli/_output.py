@@ -8,11 +8,11 @@ maps an error to the stable exit codes (0 ok, 1 operation failed, 2 bad usage or
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from .. import _json
 from ..errors import (
     AggregateError,
     ChainError,
@@ -149,7 +149,7 @@ class Output:
     def error(self, exc: BaseException, code: int) -> None:
         """One error line (or one JSON error object) on stderr."""
         if self.json_mode:
-            print(json.dumps(error_object(exc, code), ensure_ascii=False), file=self.stderr)
+            print(_json.dumps(error_object(exc, code)), file=self.stderr)
         else:
             print(f"pycni: error: {one_line(str(exc))}", file=self.stderr)
         self.stderr.flush()
@@ -157,4 +157,4 @@ class Output:
 
 def dumps(doc: Any) -> str:
     """JSON indented by 4 spaces (the style of libcni's and cnitool's output)."""
-    return json.dumps(doc, indent=4, ensure_ascii=False, allow_nan=False)
+    return _json.dumps_indented(doc)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from .. import _json
 from ..errors import ResultError, go_list, go_quote
 from . import _codec
 from .common import DNS, Route
@@ -68,15 +68,10 @@ class Result:
         return _codec.unstructure(self)
 
     def to_json(self, indent: int | None = None) -> str:
-        """JSON text; compact without ``indent``."""
+        """JSON text; compact without ``indent`` (numbers written as Go writes them)."""
         separators = (",", ": ") if indent is not None else (",", ":")
-        return json.dumps(
-            self.to_dict(),
-            indent=indent,
-            separators=separators,
-            sort_keys=self.SORT_KEYS,
-            ensure_ascii=False,
-            allow_nan=False,
+        return _json.dumps(
+            self.to_dict(), indent=indent, separators=separators, sort_keys=self.SORT_KEYS
         )
 
     def to_bytes(self) -> bytes:
