@@ -104,7 +104,8 @@ def entry_path(cache_dir: str, network: str, container_id: str, ifname: str) -> 
 # ------------------------------------------------------------------------------------------
 
 
-#: Envelope key pycni adds to the entry of an ADD that failed part-way (libcni ignores it).
+#: Envelope key pycni adds to the entry of an ADD that failed part-way (libcni ignores it); its
+#: value is the number of plugins whose ADD succeeded.
 PARTIAL_KEY = "pycniPartial"
 
 
@@ -114,7 +115,7 @@ def encode_entry(
     rt: RuntimeConf,
     result: dict[str, Any] | None,
     *,
-    partial: bool = False,
+    partial: int | None = None,
 ) -> bytes:
     """The envelope bytes libcni writes after a successful ADD (omit-empty rules included).
 
@@ -123,8 +124,8 @@ def encode_entry(
         network: The network name.
         rt: The attachment and the arguments it was added with.
         result: The result to cache (JSON-ready), or ``None``.
-        partial: The ADD failed part-way and ``result`` is what the plugins before the failing
-            one produced (pycni, not libcni: the DEL that follows gets it as ``prevResult``).
+        partial: The ADD failed part-way: how many plugins succeeded, whose result ``result``
+            is (pycni, not libcni: the DEL that follows gets it as ``prevResult``).
 
     Returns:
         The envelope as compact JSON.
@@ -144,22 +145,27 @@ def encode_entry(
         doc["capabilityArgs"] = dict(rt.capability_args)
     if result is not None:
         doc["result"] = result
-    if partial:
-        doc[PARTIAL_KEY] = True
+    if partial is not None:
+        doc[PARTIAL_KEY] = partial
     return _json.dumps_sorted(doc)
 
 
-def is_partial(data: bytes) -> bool:
-    """Whether a cache entry was written by an ADD that failed part-way.
+def partial_count(data: bytes) -> int | None:
+    """For an entry written by an ADD that failed part-way, how many plugins succeeded.
 
     Args:
         data: The cache file's bytes.
 
     Returns:
-        ``True`` for an envelope marked partial.
+        The count, or ``None`` for a complete entry (or anything that is not an envelope).
     """
     doc = _envelope(data)
-    return doc is not None and doc.get(PARTIAL_KEY) is True
+    if doc is None:
+        return None
+    count = doc.get(PARTIAL_KEY)
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    return None
 
 
 def _envelope(data: bytes) -> dict[str, Any] | None:

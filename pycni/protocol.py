@@ -238,7 +238,7 @@ def _run_one(
 
 
 def _write_cache(
-    name: str, rt: RuntimeConf, config: bytes, result: Result | None, *, partial: bool = False
+    name: str, rt: RuntimeConf, config: bytes, result: Result | None, *, partial: int | None = None
 ) -> Plan[None]:
     try:
         entry = cache.entry_name(name, rt.container_id, rt.ifname)
@@ -277,7 +277,7 @@ def add(
         except PycniError:
             if result is not None:
                 with contextlib.suppress(PycniError):  # the ADD's own error is what matters
-                    yield from _write_cache(name, rt, config, result, partial=True)
+                    yield from _write_cache(name, rt, config, result, partial=index)
             raise
     yield from _write_cache(name, rt, config, result)
     return result
@@ -285,18 +285,20 @@ def add(
 
 def _cached_result(
     name: str, rt: RuntimeConf, cni_version: str, *, refuse_partial: bool = False
-) -> Plan[Result | None]:
-    """The cached result converted to ``cni_version`` (``None`` when nothing is cached)."""
+) -> Plan[tuple[Result | None, int | None]]:
+    """The cached result converted to ``cni_version`` (``None`` when nothing is cached), and for
+    an entry of an ADD that failed part-way the number of plugins that succeeded."""
     data = yield ReadCache(cache.entry_name(name, rt.container_id, rt.ifname))
     if data is None:
-        return None
-    if refuse_partial and cache.is_partial(data):
+        return None, None
+    partial = cache.partial_count(data)
+    if refuse_partial and partial is not None:
         raise CacheError(
             "the last ADD of this attachment failed part-way (its partial result is cached "
             "for the DEL that must follow); DEL it before CHECK"
         )
     result: Result = cache.decode_cached_result(data, cni_version)
-    return result
+    return result, partial
 
 
 def check(
@@ -316,7 +318,7 @@ def check(
         return
     validate_attachment(name, rt)
     try:
-        cached = yield from _cached_result(name, rt, cni_version, refuse_partial=True)
+        cached, _ = yield from _cached_result(name, rt, cni_version, refuse_partial=True)
     except PycniError as exc:
         raise CacheError(f'failed to get network "{name}" cached result: {exc}') from exc
     prev = cached.to_dict() if cached is not None else None
@@ -343,14 +345,20 @@ def delete(
     rollbacks and teardowns) every plugin still gets its DEL, so a missing plugin at the end of a
     chain cannot leave the interface and address of the plugins before it behind; the failures
     are raised together afterwards and the cache entry is kept for a retry.
+
+    After an ADD that failed part-way (a partial cache entry), the DEL of the plugin that failed
+    and of those after it, whose ADD never succeeded, may fail without stopping the others or
+    keeping the entry: there is nothing of theirs to undo, and their failure (a missing binary,
+    say) must not leave the interfaces and addresses of the plugins before them behind.
     """
     parse_version(cni_version)
     validate_attachment(name, rt)
     entry = cache.entry_name(name, rt.container_id, rt.ifname)
     prev: dict[str, Any] | None = None
+    partial: int | None = None
     if at_least(cni_version, "0.4.0"):
         try:
-            cached = yield from _cached_result(name, rt, cni_version)
+            cached, partial = yield from _cached_result(name, rt, cni_version)
         except PycniError:
             yield DeleteCache(entry)
             cached = None
@@ -362,6 +370,8 @@ def delete(
         try:
             yield from (_wrapped(step, plugin, "delete", index, name) if wrap else step)
         except PycniError as exc:
+            if partial is not None and index >= partial:
+                continue  # its ADD never succeeded: nothing of it to undo
             if not best_effort:
                 raise
             errors.append(exc)

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import stat
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_files import install_plugin
 
 PLUGINS = Path(__file__).parent / "plugins"
-
-
-def install_plugin(bin_dir: Path, name: str, source: Path | str) -> Path:
-    """Write an executable Python plugin into ``bin_dir`` running under this interpreter."""
-    body = source.read_text() if isinstance(source, Path) else source
-    target = bin_dir / name
-    target.write_text(f"#!{sys.executable}\n{body}")
-    target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return target
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import install_plugin
+from plugin_files import install_plugin
 
 import pycni
 from pycni.errors import (

@@ -221,7 +221,7 @@ def test_add_network_list_plugin_error_caches_the_partial_result(fx: ListFixture
     assert str(info.value) == 'plugin type="noop" failed (add): plugin error: banana'
     assert str(info.value.__cause__) == "plugin error: banana"
     entry = read(fx.cache_file())
-    assert entry["pycniPartial"] is True
+    assert entry["pycniPartial"] == 1  # plugins whose ADD succeeded
     assert entry["result"]["ips"] == IP_RESULT["ips"]
     fx.reset()
     fx.cni.del_network_list(fx.conf(), fx.rt)
@@ -491,6 +491,22 @@ def test_attach_runs_del_after_failed_add_and_reraises(fx: ListFixture) -> None:
     with pytest.raises(pycni.ChainError, match=r"failed \(add\): plugin error: banana"):
         _attach(fx, fx.conf())
     assert [e["Command"] for e in read(fx.command_log)] == ["ADD", "DEL"]
-    # the failing plugin fails its DEL too: the partial entry stays for a later DEL or GC
-    entry = read(fx.cache_file())
-    assert entry["pycniPartial"] is True and entry["result"]["ips"] == IP_RESULT["ips"]
+    # the failing plugin fails its DEL too, but its ADD never succeeded: the others were
+    # deleted with the partial result as prevResult, and the entry is gone
+    assert stdin_of(fx.debug(0))["prevResult"]["ips"] == IP_RESULT["ips"]
+    assert not fx.cache_file().exists()
+
+
+def test_del_after_a_partial_add_skips_plugins_that_never_added(fx: ListFixture) -> None:
+    """Issue 17: the third plugin is missing, so ADD fails there with two plugins done. A plain
+    DEL (libcni stops at the first failure, which here would be the missing plugin, so the
+    first two would never get theirs) deletes the first two with the partial result and removes
+    the entry; only a failure of a plugin whose ADD succeeded keeps it."""
+    conf = fx.conf(types=("noop", "noop", "does-not-exist"))
+    with pytest.raises(pycni.ChainError, match='failed to find plugin "does-not-exist"'):
+        fx.cni.add_network_list(conf, fx.rt)
+    assert read(fx.cache_file())["pycniPartial"] == 2
+    fx.cni.del_network_list(conf, fx.rt)
+    assert fx.debug(0)["Command"] == "DEL"
+    assert stdin_of(fx.debug(0))["prevResult"]["ips"] == IP_RESULT["ips"]
+    assert not fx.cache_file().exists()
