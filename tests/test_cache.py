@@ -184,3 +184,27 @@ def test_a_colon_inside_one_plugin_dir_is_refused(entry: str) -> None:
     assert info.value.field == "path"
     with pytest.raises(pycni.ConfigError, match="contains ':'"):
         pycni.AsyncCNIConfig(path=[entry])
+
+
+def test_gc_survives_a_cache_entry_whose_ifname_holds_a_surrogate(tmp_path: Path) -> None:
+    """Issue 16 item 4: one cache file with ``"ifName":"eth\\udc80"`` made every GC of the
+    network fail with UnicodeEncodeError. Go reads the escape as U+FFFD; so does pycni, and GC
+    DELs the entry like any other stale attachment."""
+    import json
+
+    from pycni.testing.fake_executor import FakeExecutor
+
+    fake = FakeExecutor()
+    fake.add_plugin("p")
+    cni = pycni.CNIConfig(path=["/opt/cni/bin"], cache_dir=tmp_path, executor=fake)
+    conf = pycni.NetworkConfigList.from_bytes(
+        json.dumps({"cniVersion": "1.1.0", "name": "net", "plugins": [{"type": "p"}]}).encode()
+    )
+    cni.add_network_list(conf, pycni.RuntimeConf("ctr", "/n", "eth0"))
+    cni.add_network_list(conf, pycni.RuntimeConf("ctr2", "/n", "eth0"))
+    entry = tmp_path / "results" / "net-ctr-eth0"
+    entry.write_text(entry.read_text().replace('"eth0"', '"eth\\udc80"'))
+    cni.gc_network_list(conf)
+    dels = [c.env["CNI_IFNAME"] for c in fake.calls if c.command == "DEL"]
+    assert sorted(dels) == ["eth0", "eth\ufffd"]
+    assert not (tmp_path / "results" / "net-ctr2-eth0").exists()

@@ -360,6 +360,17 @@ def test_non_utf8_arguments_are_usage_errors(net: Net, verb: str) -> None:
     assert net.calls() == []
 
 
+def test_add_prints_a_result_holding_a_lone_surrogate_escape(net: Net) -> None:
+    """Issue 16 item 4: a result with ``\\udc80`` (a valid JSON escape) made ``pycni add`` crash
+    after the attachment was made; Go reads it as U+FFFD, and so does pycni now."""
+    report = '{"cniVersion":"1.1.0","ips":[{"address":"10.1.2.3/24"}],"dns":{"domain":"a\\udc80"}}'
+    net.debug[0].write_text(json.dumps({"ReportResult": report}))
+    proc = net.run("add", "testnet", "/run/netns/s")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["dns"]["domain"] == "a\ufffd"
+    assert "Traceback" not in proc.stderr
+
+
 def test_usage_errors(net: Net) -> None:
     """Bad usage: exit 2, one line on stderr (a JSON object with --json), nothing on stdout."""
     proc = net.run("add", "testnet")

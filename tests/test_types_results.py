@@ -335,3 +335,17 @@ def test_garbage_names_the_field(version: str, doc: dict[str, Any], field: str) 
     assert field in str(info.value)
     with pytest.raises(PycniError):
         create_result(version, json.dumps(data))
+
+
+def test_a_result_with_a_lone_surrogate_still_has_bytes() -> None:
+    """Issue 16 item 4: ``to_bytes()`` used to raise UnicodeEncodeError; now the bytes are ASCII
+    with ``\\u`` escapes and decode to the same value."""
+    import json
+
+    from pycni.types import create_result
+
+    doc = {"cniVersion": "1.0.0", "dns": {"domain": "a\udc80b"}, "ips": []}
+    result = create_result("1.0.0", doc)
+    data = result.to_bytes()
+    assert b"\\udc80" in data
+    assert json.loads(data)["dns"]["domain"] == "a\udc80b"

@@ -75,8 +75,21 @@ class Result:
         )
 
     def to_bytes(self) -> bytes:
-        """Compact UTF-8 JSON (what a plugin writes to stdout, what the cache stores)."""
-        return self.to_json().encode("utf-8")
+        """Compact UTF-8 JSON (what a plugin writes to stdout, what the cache stores).
+
+        Text holding a lone surrogate has no UTF-8 form; such a result is written with ``\\u``
+        escapes instead (ASCII, the same value when decoded).
+
+        Returns:
+            The JSON bytes.
+        """
+        text = self.to_json()
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _json.dumps(
+                self.to_dict(), separators=(",", ":"), sort_keys=self.SORT_KEYS, ensure_ascii=True
+            ).encode("ascii")
 
     def __str__(self) -> str:
         """JSON indented by 4 spaces, as libcni's ``Print`` writes it."""
