@@ -42,6 +42,7 @@ NAMES = [
     "é",
     "ne\u200bt",
     "x" * 300,
+    "eth\udc80",  # a lone surrogate: how Python holds bytes that are not UTF-8
 ]
 CAPABILITIES = ["portMappings", "bandwidth", "ips", "mac", "ipRanges", "dns", "aliases", "io.x"]
 
@@ -200,12 +201,51 @@ EDGE_BYTES = [
 ]
 
 
+#: Text Go decodes leniently (U+FFFD) and Python does not: lone surrogate escapes and bytes that
+#: are not UTF-8 (a stray continuation byte, a truncated sequence, an encoded surrogate, a code
+#: point past U+10FFFF).
+HOSTILE_TEXT = [
+    b"\\ud800",
+    b"\\udc80",
+    b"\\udfff\\ud800",
+    b"\\uD83D",
+    b"\xff",
+    b"\x80",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80",
+]
+
+
+@st.composite
+def hostile(draw: st.DrawFn, docs: st.SearchStrategy[Any]) -> bytes:
+    """A document with hostile text inside one of its strings (keys included), or with a value
+    nested between 900 and 10,500 levels deep (Python's parser stops near 1,000, Go's at
+    10,000)."""
+    data = encode(draw(docs))
+    if draw(st.booleans()):
+        quotes = [i for i, byte in enumerate(data) if byte == ord('"')]
+        if quotes:
+            at = draw(st.sampled_from(quotes)) + 1
+            return data[:at] + draw(st.sampled_from(HOSTILE_TEXT)) + data[at:]
+        return data
+    depth = draw(st.integers(900, 10_500))
+    nest = draw(st.sampled_from([(b"[", b"]"), (b'{"d":', b"}")]))
+    deep = nest[0] * depth + b"0" + nest[1] * depth
+    if data.startswith(b"{") and len(data) > 2:
+        return b'{"deep":' + deep + b"," + data[1:]
+    return deep
+
+
 def document_bytes(docs: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:
-    """Bytes that are: the JSON of ``docs``, a mutation of it, an edge case or random bytes."""
+    """Bytes that are: the JSON of ``docs``, a mutation of it, the same with hostile text or deep
+    nesting, an edge case or random bytes."""
     return st.one_of(
         docs.map(encode),
         docs.map(encode),
         mutated(docs),
+        hostile(docs),
         st.sampled_from(EDGE_BYTES),
         st.binary(max_size=64),
     )
