@@ -177,12 +177,17 @@ def attachment_lock(
     try:
         shared.lock(False, deadline)
         assert paths[1] is not None
-        while True:
-            own = _Flock(paths[1])
-            own.lock(True, deadline)
-            if own.names_path():
-                break
+        own = _Flock(paths[1])
+        try:
+            while True:
+                own.lock(True, deadline)
+                if own.names_path():
+                    break
+                own.close()
+                own = _Flock(paths[1])
+        except BaseException:  # a Ctrl-C or a cancel between taking the lock and using it
             own.close()
+            raise
         try:
             yield own.fd
         finally:
@@ -255,12 +260,17 @@ async def async_attachment_lock(
     try:
         await shared.alock(False, deadline)
         assert paths[1] is not None
-        while True:
-            own = _Flock(paths[1])
-            await own.alock(True, deadline)
-            if own.names_path():
-                break
+        own = _Flock(paths[1])
+        try:
+            while True:
+                await own.alock(True, deadline)
+                if own.names_path():
+                    break
+                own.close()
+                own = _Flock(paths[1])
+        except BaseException:  # a Ctrl-C or a cancel between taking the lock and using it
             own.close()
+            raise
         try:
             yield own.fd
         finally:

@@ -272,13 +272,25 @@ class Sandbox(_Base):
 
         ``args``/``capability_args`` default to those cached at ADD; networks whose config is
         gone are deleted with the cached config. Raises :class:`SandboxError` if any DEL failed.
+
+        A Ctrl-C does not leave the teardown half done: the networks still cached are deleted
+        (a second pass over the cache, which a further Ctrl-C cannot cut short), then the
+        ``KeyboardInterrupt`` is re-raised.
         """
-        plan = self._plan(
-            "teardown", container_id, netns, args=args, capability_args=capability_args
-        )
-        with self._serialised(container_id):
-            report: TeardownReport = self._drive(plan, timeout or self.timeout)
-        return report
+
+        def run() -> TeardownReport:
+            plan = self._plan(
+                "teardown", container_id, netns, args=args, capability_args=capability_args
+            )
+            with self._serialised(container_id):
+                report: TeardownReport = self._drive(plan, timeout or self.timeout)
+            return report
+
+        try:
+            return run()
+        except KeyboardInterrupt:
+            _uninterrupted(lambda: _quietly(run))
+            raise
 
     def check(
         self,
@@ -332,6 +344,12 @@ class Sandbox(_Base):
             yield result
         finally:
             self.teardown(container_id, netns, timeout=kwargs.get("timeout"))
+
+
+def _quietly(step: Callable[[], Any]) -> None:
+    """Run ``step``; a :class:`SandboxError` (its outcome is reported elsewhere) is dropped."""
+    with contextlib.suppress(SandboxError):
+        step()
 
 
 def _uninterrupted(step: Callable[[], Any]) -> KeyboardInterrupt | None:
@@ -477,13 +495,23 @@ class AsyncSandbox(_Base):
         capability_args: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> TeardownReport:
-        """See :meth:`Sandbox.teardown`."""
-        plan = self._plan(
-            "teardown", container_id, netns, args=args, capability_args=capability_args
-        )
-        async with self._serialised(container_id):
-            report: TeardownReport = await self._drive(plan, timeout or self.timeout)
-        return report
+        """See :meth:`Sandbox.teardown`; a cancellation, like Ctrl-C there, first finishes the
+        teardown (a second pass over the cache), then propagates."""
+
+        async def run() -> TeardownReport:
+            plan = self._plan(
+                "teardown", container_id, netns, args=args, capability_args=capability_args
+            )
+            async with self._serialised(container_id):
+                report: TeardownReport = await self._drive(plan, timeout or self.timeout)
+            return report
+
+        try:
+            return await run()
+        except asyncio.CancelledError:
+            with contextlib.suppress(SandboxError):
+                await run()
+            raise
 
     async def check(
         self,

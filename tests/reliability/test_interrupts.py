@@ -175,3 +175,86 @@ def test_ctrl_c_at_random_moments_rolls_back(conf: Path) -> None:
     finally:
         signal.signal(signal.SIGINT, previous)
     assert outcomes["interrupted"] > 0
+
+
+def test_async_cancel_during_teardown_still_deletes_everything(conf: Path) -> None:
+    """A cancelled teardown finishes deleting what is cached before the cancellation goes on."""
+    rng = random.Random(99)
+    fake = AsyncFakeExecutor()
+
+    async def quick(command: str, env: Mapping[str, str], stdin: bytes) -> Any:
+        await asyncio.sleep(rng.random() * 0.003)
+        return _result(env) if command == "ADD" else None
+
+    fake.add_plugin("quick", quick)
+    fake.add_plugin("loopback", quick)
+    sandbox = _sandbox(AsyncSandbox, conf, fake)
+    cancelled = 0
+
+    async def main() -> None:
+        nonlocal cancelled
+        for n in range(TRIALS):
+            container = f"t{n}"
+            await sandbox.setup(container, "/ns")
+            task = asyncio.ensure_future(sandbox.teardown(container, "/ns"))
+            await asyncio.sleep(rng.random() * 0.012)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                cancelled += 1
+            _check_trial(sandbox, fake, container, completed=False)
+
+    asyncio.run(main())
+    assert cancelled > 0
+
+
+def test_ctrl_c_during_teardown_still_deletes_everything(conf: Path) -> None:
+    rng = random.Random(7)
+    fake = FakeExecutor()
+
+    def quick(command: str, env: Mapping[str, str], stdin: bytes) -> Any:
+        threading.Event().wait(0.002)
+        return _result(env) if command == "ADD" else None
+
+    fake.add_plugin("quick", quick)
+    fake.add_plugin("loopback", quick)
+    sandbox = _sandbox(Sandbox, conf, fake)
+    inside = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if inside.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    interrupted = 0
+    try:
+        for n in range(TRIALS):
+            container = f"u{n}"
+            sandbox.setup(container, "/ns")
+            timer = threading.Timer(
+                rng.random() * 0.012,
+                signal.pthread_kill,
+                (threading.main_thread().ident, signal.SIGINT),
+            )
+            dels_before = len([c for c in fake.calls if c.command == "DEL"])
+            try:
+                inside.set()
+                timer.start()
+                sandbox.teardown(container, "/ns")
+                inside.clear()
+            except KeyboardInterrupt:
+                if len([c for c in fake.calls if c.command == "DEL"]) == dels_before:
+                    # it landed before teardown began (in timer.start(), or on teardown's first
+                    # instruction, before any code of it ran): nothing to finish; as a user would,
+                    # run the teardown again
+                    sandbox.teardown(container, "/ns")
+                else:
+                    interrupted += 1
+            finally:
+                inside.clear()
+                timer.join()
+            _check_trial(sandbox, fake, container, completed=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert interrupted > 0
