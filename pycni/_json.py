@@ -11,7 +11,6 @@ produces when it re-serialises a map, with numbers written as Go writes them.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import json
 import math
@@ -39,18 +38,29 @@ def _finite_float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
-_REPLACE = "pycni.go-replace"
+#: What ``surrogateescape`` makes of each byte that is not UTF-8: one code point per byte.
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+#: Above this size, text that is not UTF-8 is decoded with Python's ``"replace"`` instead.
+EXACT_REPLACEMENT_LIMIT = 1 << 20
 
 
-def _replace_one_byte(error: UnicodeError) -> tuple[str, int]:
-    """Decode error handler: one U+FFFD for each invalid byte, as Go's ``utf8.DecodeRune`` reads
-    them (Python's ``"replace"`` would use one for a whole truncated sequence)."""
-    if isinstance(error, UnicodeDecodeError):
-        return "\ufffd", error.start + 1
-    raise error
+def _decode_as_go(data: bytes) -> str:
+    """UTF-8 text with one U+FFFD for each invalid byte, as Go's ``utf8.DecodeRune`` reads them.
 
+    Valid UTF-8 (the usual case) costs one strict decode. Otherwise each invalid byte is marked
+    by the ``surrogateescape`` decoder and the marks become U+FFFD; that second pass costs about
+    0.1 s per MiB of garbage, so past :data:`EXACT_REPLACEMENT_LIMIT` bytes Python's own
+    ``"replace"`` is used, which differs from Go only in giving one U+FFFD for a whole truncated
+    multi-byte sequence (60 MiB of garbage from a failing plugin must stay cheap).
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if len(data) > EXACT_REPLACEMENT_LIMIT:
+        return data.decode("utf-8", "replace")
+    return _ESCAPED_BYTES.sub("\ufffd", data.decode("utf-8", "surrogateescape"))
 
-codecs.register_error(_REPLACE, _replace_one_byte)
 
 #: A ``\\u`` escape of a surrogate (Python's decoder keeps lone ones; Go replaces them).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -66,9 +76,9 @@ def _to_text(data: bytes | bytearray | memoryview | str) -> str:
         try:
             data.encode("utf-8")
         except UnicodeEncodeError:
-            return data.encode("utf-8", "surrogatepass").decode("utf-8", _REPLACE)
+            return _decode_as_go(data.encode("utf-8", "surrogatepass"))
         return data
-    return bytes(data).decode("utf-8", _REPLACE)
+    return _decode_as_go(bytes(data))
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -119,7 +129,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
             explicitly, and ``trailing data`` after the first value.
     """
     if isinstance(data, bytes):
-        text = data.decode("utf-8", _REPLACE)
+        text = _decode_as_go(data)
     elif isinstance(data, str) and data.isascii():
         text = data
     else:

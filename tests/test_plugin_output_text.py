@@ -176,3 +176,16 @@ def test_invalid_bytes_outside_strings_are_still_errors() -> None:
         _json.loads(b'{"a":1}\xff')
     with pytest.raises(_json.JSONError, match="BOM"):
         _json.loads(b'\xef\xbb\xbf{"a":1}')
+
+
+def test_megabytes_of_invalid_utf8_are_decoded_cheaply_and_like_go() -> None:
+    """Issue 16 item 1 with item 21.2: each invalid byte becomes one U+FFFD, also past the size
+    where pycni switches to Python's fast decoder (a run of 0xff is one U+FFFD per byte there
+    too); only a truncated multi-byte sequence in such a document counts once."""
+    from pycni import _json
+
+    small = _json.loads(b'"a\xe2\x82b"')
+    assert small == "a\ufffd\ufffdb"  # Go: one per byte of the truncated sequence
+    size = _json.EXACT_REPLACEMENT_LIMIT + 10
+    big = _json.loads(b'"' + b"\xff" * size + b'"')
+    assert big == "\ufffd" * size
