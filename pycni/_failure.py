@@ -147,7 +147,7 @@ def go_quote_bytes(data: bytes) -> str:
 QUOTE_LIMIT = 16 * 1024
 
 
-def quote_output(data: bytes, limit: int = QUOTE_LIMIT) -> str:
+def quote_output(data: bytes | bytearray, limit: int = QUOTE_LIMIT) -> str:
     """:func:`go_quote_bytes` of ``data``, or of its first and last ``limit // 2`` bytes with the
     number of bytes left out between them.
 
@@ -159,10 +159,11 @@ def quote_output(data: bytes, limit: int = QUOTE_LIMIT) -> str:
         ``"<text>"`` as Go's ``%q`` writes it, or ``"<head>" ... 123 bytes cut ... "<tail>"``.
     """
     if len(data) <= limit:
-        return go_quote_bytes(data)
+        return go_quote_bytes(bytes(data))
     half = limit // 2
     cut = len(data) - 2 * half
-    return f"{go_quote_bytes(data[:half])} ... {cut} bytes cut ... {go_quote_bytes(data[-half:])}"
+    head, tail = bytes(data[:half]), bytes(data[-half:])
+    return f"{go_quote_bytes(head)} ... {cut} bytes cut ... {go_quote_bytes(tail)}"
 
 
 def _bounded(text: str, limit: int = QUOTE_LIMIT) -> str:
@@ -195,7 +196,7 @@ _UINT64_MAX = 2**64 - 1
 _CODE_FIELD = "Error.code of type uint"
 
 
-def _parse_error_object(stdout: bytes) -> tuple[int, str, str, str | None]:
+def _parse_error_object(stdout: bytes | bytearray) -> tuple[int, str, str, str | None]:
     """Decode stdout as the spec's error object the way Go fills ``types.Error``.
 
     Returns ``(code, msg, details, problem)``; ``problem`` is the decoding error text or ``None``.
@@ -246,7 +247,7 @@ def failure_from_output(
     *,
     plugin_path: str,
     verb: str,
-    stdout: bytes,
+    stdout: bytes | bytearray,
     stderr: bytes,
     exec_error: str,
     exit_status: int | None = None,
@@ -390,7 +391,7 @@ def status_lost_error(
     plugin_path: str,
     verb: str,
     *,
-    stdout: bytes,
+    stdout: bytes | bytearray,
     stderr: bytes,
     elapsed: float | None = None,
     tail_limit: int = 4096,
@@ -449,7 +450,7 @@ class RawOutcome:
 
     kind: Literal["exited", "timeout", "overflow", "lost"]
     returncode: int | None
-    stdout: bytes
+    stdout: bytes | bytearray  # a failure's output is not copied (it may be many megabytes)
     stderr: bytes
 
 
@@ -497,7 +498,7 @@ def conclude(
         )
     assert outcome.returncode is not None
     if outcome.returncode == 0:
-        return outcome.stdout
+        return bytes(outcome.stdout)
     text, exit_status, signal = describe_returncode(outcome.returncode)
     raise failure_from_output(
         plugin_path=plugin_path,

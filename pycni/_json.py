@@ -44,7 +44,7 @@ _ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
 EXACT_REPLACEMENT_LIMIT = 1 << 20
 
 
-def _decode_as_go(data: bytes) -> str:
+def _decode_as_go(data: bytes | bytearray) -> str:
     """UTF-8 text with one U+FFFD for each invalid byte, as Go's ``utf8.DecodeRune`` reads them.
 
     Valid UTF-8 (the usual case) costs one strict decode. Otherwise each invalid byte is marked
@@ -111,6 +111,11 @@ def _atomic(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float))
 
 
+#: Bytes a JSON value (or a BOM, or a NaN/Infinity constant, refused later) can start with.
+_VALUE_STARTS = frozenset(b'{["-0123456789tfnNI\xef')
+_NOT_WHITESPACE = re.compile(rb"[^ \t\r\n]")
+
+
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
     """Parse one strict JSON document, decoding its text as Go's ``encoding/json`` does.
 
@@ -128,7 +133,12 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
             truncated input, ``invalid character ...`` for garbage, the ``BOM`` case named
             explicitly, and ``trailing data`` after the first value.
     """
-    if isinstance(data, bytes):
+    if isinstance(data, (bytes, bytearray)):  # a plugin's stdout arrives as a bytearray
+        first = _NOT_WHITESPACE.search(data)  # (no copy: lstrip would copy megabytes)
+        if first is not None and data[first.start()] not in _VALUE_STARTS:
+            # the document fails at its first character whatever follows: decode only that far
+            # (a failing plugin may print 60 MiB of garbage)
+            data = data[: first.start() + 4]
         text = _decode_as_go(data)
     elif isinstance(data, str) and data.isascii():
         text = data

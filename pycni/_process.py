@@ -316,7 +316,8 @@ def _communicate(
     assert proc.stdout is not None
     assert proc.stderr is not None
     in_fd, out_fd, err_fd = proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
-    out_chunks: list[bytes] = []
+    # one growing buffer handed on as it is: joining chunks would hold the output twice
+    out = bytearray()
     out_size = 0
     err = _StderrBuffer(options.max_stderr)
     cap = options.max_output
@@ -350,7 +351,7 @@ def _communicate(
                     kill_group(proc.pid)
                     for key in list(sel.get_map().values()):
                         if key.fd == out_fd:
-                            out_size += _drain(key.fd, out_chunks.append)
+                            out_size += _drain(key.fd, out.extend)
                         elif key.fd == err_fd:
                             _drain(key.fd, err.append)
                     break
@@ -385,7 +386,7 @@ def _communicate(
                         kill_group(proc.pid)
                         _reap(proc)
                         return RawOutcome("overflow", None, b"", err.value())
-                    out_chunks.append(data)
+                    out += data
                 else:
                     err.append(data)
 
@@ -401,10 +402,10 @@ def _communicate(
             kill_group(proc.pid)
             _reap(proc)
             return RawOutcome("timeout", None, b"", err.value())
-    return _exited(returncode, b"".join(out_chunks), err.value())
+    return _exited(returncode, out, err.value())
 
 
-def _exited(returncode: int, stdout: bytes, stderr: bytes) -> RawOutcome:
+def _exited(returncode: int, stdout: bytes | bytearray, stderr: bytes) -> RawOutcome:
     """The outcome of a plugin that exited; ``"lost"`` when its status cannot be known."""
     if returncode == STATUS_LOST:
         return RawOutcome("lost", None, stdout, stderr)
@@ -437,7 +438,7 @@ class _Capture:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, options: ExecOptions) -> None:
         self.cap = options.max_output
-        self.out: list[bytes] = []
+        self.out = bytearray()
         self.out_size = 0
         self.err = _StderrBuffer(options.max_stderr)
         self.overflow = False
@@ -454,7 +455,7 @@ class _Capture:
             self.out.clear()
             kill_group(self.pid)
             return
-        self.out.append(data)
+        self.out += data
 
     def set_exited(self) -> None:
         if not self.exited.done():
@@ -761,7 +762,7 @@ async def _supervise(
                 drain()
         if capture.overflow:
             return RawOutcome("overflow", None, b"", capture.err.value())
-        return _exited(returncode(), b"".join(capture.out), capture.err.value())
+        return _exited(returncode(), capture.out, capture.err.value())
     except BaseException:
         if not killed:  # cancelled (or worse): the group, helpers included, must not survive
             kill_group(capture.pid)
