@@ -114,6 +114,7 @@ def _atomic(value: Any) -> bool:
 #: Bytes a JSON value (or a BOM, or a NaN/Infinity constant, refused later) can start with.
 _VALUE_STARTS = frozenset(b'{["-0123456789tfnNI\xef')
 _NOT_WHITESPACE = re.compile(rb"[^ \t\r\n]")
+_OPENERS = (b"{", b"[")
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -134,7 +135,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
             explicitly, and ``trailing data`` after the first value.
     """
     if isinstance(data, (bytes, bytearray)):  # a plugin's stdout arrives as a bytearray
-        first = _NOT_WHITESPACE.search(data)  # (no copy: lstrip would copy megabytes)
+        first = None if data[:1] in _OPENERS else _NOT_WHITESPACE.search(data)  # (no copy)
         if first is not None and data[first.start()] not in _VALUE_STARTS:
             # the document fails at its first character whatever follows: decode only that far
             # (a failing plugin may print 60 MiB of garbage)
