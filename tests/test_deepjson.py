@@ -83,3 +83,23 @@ def test_writing_has_no_depth_limit_and_finds_cycles() -> None:
         _deepjson.dump(
             loop, sort_keys=True, separators=(",", ":"), ensure_ascii=False, float_text=repr
         )
+
+
+def test_a_config_nested_9997_deep_loads_displays_and_reaches_the_plugin() -> None:
+    """Issue 16 item 8: 10,000 levels in all (Go's limit) load, render in a notebook and are
+    written to the plugin's stdin; ``_repr_html_`` used to raise RecursionError near 1,000."""
+    import pycni
+    from pycni import protocol
+
+    depth = 9_997  # plus the document, its plugins array and the plugin object
+    deep = "[" * depth + "1.0" + "]" * depth
+    doc = f'{{"cniVersion":"1.0.0","name":"n","plugins":[{{"type":"p","deep":{deep}}}]}}'
+    conf = pycni.NetworkConfigList.from_bytes(doc.encode())
+    assert "<table" in conf._repr_html_()
+    assert "deep" in conf.plugins[0]._repr_html_()
+    stdin = protocol.build_stdin(conf.plugins[0], "n", "1.0.0")
+    assert b"[" * depth + b"1" + b"]" * depth in stdin  # 1.0 written as Go writes it
+    deeper = "[" * (depth + 1) + "]" * (depth + 1)
+    too_deep = f'{{"cniVersion":"1.0.0","name":"n","plugins":[{{"type":"p","deep":{deeper}}}]}}'
+    with pytest.raises(pycni.ConfigError, match="exceeded max depth"):
+        pycni.NetworkConfigList.from_bytes(too_deep.encode())
