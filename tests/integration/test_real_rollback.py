@@ -48,7 +48,8 @@ def _chain(lab: Lab, bridge: str, subnet: Any, position: int) -> list[dict[str, 
 
 def _host_state(subnet: Any, host_port: int, bridge: str, lab: Lab, network: str) -> Any:
     """What a pod of this network leaves on the host: rules naming its subnet or host port,
-    per-pod NAT chains, the bridge's ports, ifb devices and host-local allocations."""
+    per-pod NAT chains, the bridge's ports, ifb devices, the bridge's tc qdiscs and host-local
+    allocations."""
     prefix = str(subnet.network_address).rsplit(".", 1)[0] + "."
     rules = sorted(
         e
@@ -61,7 +62,8 @@ def _host_state(subnet: Any, host_port: int, bridge: str, lab: Lab, network: str
         for link in realnet.links()
         if link.get("link_type") == "ether" and link["ifname"].startswith("bwp")
     )
-    return rules, ports, ifbs, lab.allocations(network)
+    shaping = sorted(q["kind"] for q in realnet.qdiscs(bridge))  # tc qdiscs on the host side
+    return rules, ports, ifbs, shaping, lab.allocations(network)
 
 
 def _capability_args(host_port: int) -> dict[str, Any]:
