@@ -62,7 +62,8 @@ def _host_state(subnet: Any, host_port: int, bridge: str, lab: Lab, network: str
         for link in realnet.links()
         if link.get("link_type") == "ether" and link["ifname"].startswith("bwp")
     )
-    shaping = sorted(q["kind"] for q in realnet.qdiscs(bridge))  # tc qdiscs on the host side
+    # tc qdiscs on the host side (a bridge that is up shows the default "noqueue")
+    shaping = sorted(q["kind"] for q in realnet.qdiscs(bridge) if q["kind"] != "noqueue")
     return rules, ports, ifbs, shaping, lab.allocations(network)
 
 
