@@ -214,7 +214,10 @@ class Diagnosis:
     def render(self) -> str:
         """A report for people: one block per network, then the verdict."""
         marks = {"error": "FAIL", "warning": "warn", "info": "info"}
-        lines = [f"CNI configuration {self.conf_dir}; plugins in {', '.join(self.bin_dirs) or '-'}"]
+        plugins = (
+            f"plugins in {', '.join(self.bin_dirs)}" if self.bin_dirs else "no plugin directory"
+        )
+        lines = [f"CNI configuration {self.conf_dir}; {plugins}"]
         lines += [f"  {marks[f.level]}  {f.message}" for f in self.findings]
         for net in self.networks:
             lines.append("")

@@ -248,6 +248,21 @@ def test_status_runs_every_plugin(net: Net) -> None:
     assert [cmd for cmd, _ in net.calls()] == ["STATUS", "STATUS"]
 
 
+def test_status_below_110_says_that_no_plugin_was_asked(net: Net) -> None:
+    """Issue 20: status on a pre-1.1.0 network printed nothing (libcni runs no plugin there);
+    now one line on stderr says so, exit 0, and ``--json`` carries ``"ran": false``."""
+    net.write("1.0.0")
+    proc = net.run("status", "testnet")
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stderr == (
+        'pycni: status: network testnet has cniVersion "1.0.0"; STATUS exists from 1.1.0, '
+        "so no plugin was asked\n"
+    )
+    assert net.calls() == []
+    doc = json.loads(net.run("status", "testnet", "--json").stdout)
+    assert doc["ran"] is False and doc["ok"] is True
+
+
 def test_status_failure_exits_1_with_the_plugin_error(net: Net) -> None:
     net.debug[1].write_text(json.dumps({"ReportError": "no leases left", "ReportErrorCode": 50}))
     proc = net.run("status", "testnet", "--json")

@@ -217,3 +217,12 @@ def test_a_missing_delegated_plugin_is_an_error(
     assert BIN in finding.message
     fake.add_plugin(missing, versions=("1.0.0",))
     assert diagnose(tmp_path, [BIN], executor=fake, release_probe=None, loopback=False).ok
+
+
+def test_render_without_plugin_directories_says_so(tmp_path: Path) -> None:
+    """Issue 20: ``pycni doctor`` printed "plugins in -" when no directory was given."""
+    report = diagnose(tmp_path, [], release_probe=None, loopback=False)
+    text = report.render()
+    assert f"CNI configuration {tmp_path}; no plugin directory" in text
+    assert "plugins in -" not in text
+    assert any("no plugin directories given" in p for p in report.problems())

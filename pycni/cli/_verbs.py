@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..version import at_least
 from ._options import (
     add_bin_dir_flag,
     add_cache_dir_flag,
@@ -116,6 +117,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
             cni.gc_network_list(conf, None, timeout=args.timeout)  # nil GCArgs, as cnitool
         else:
             cni.get_status_network_list(conf, timeout=args.timeout)
+            if not at_least(conf.cni_version, "1.1.0"):
+                # libcni (and cnitool) succeed silently here; say that nothing was asked
+                out.note(
+                    f"pycni: status: network {conf.name} has cniVersion "
+                    f'"{conf.cni_version}"; STATUS exists from 1.1.0, so no plugin was asked'
+                )
+                header["ran"] = False
     elif verb == "add":
         result = cni.add_network_list(conf, rt, timeout=args.timeout)
         if not out.json_mode and result is not None:
