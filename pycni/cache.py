@@ -150,24 +150,6 @@ def encode_entry(
     return _json.dumps_sorted(doc)
 
 
-def partial_count(data: bytes) -> int | None:
-    """For an entry written by an ADD that failed part-way, how many plugins succeeded.
-
-    Args:
-        data: The cache file's bytes.
-
-    Returns:
-        The count, or ``None`` for a complete entry (or anything that is not an envelope).
-    """
-    doc = _envelope(data)
-    if doc is None:
-        return None
-    count = doc.get(PARTIAL_KEY)
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-        return count
-    return None
-
-
 def _envelope(data: bytes) -> dict[str, Any] | None:
     """The parsed envelope, or ``None`` when the bytes are not a ``cniCacheV1`` envelope."""
     try:
@@ -182,18 +164,37 @@ def _envelope(data: bytes) -> dict[str, Any] | None:
 def decode_cached_result(data: bytes, version: str) -> Any:
     """The cached result converted to ``version`` (libcni ``GetNetworkListCachedResult``).
 
+    The first item of :func:`decode_cached_entry`; see there.
+    """
+    return decode_cached_entry(data, version)[0]
+
+
+def _partial_count(doc: dict[str, Any]) -> int | None:
+    count = doc.get(PARTIAL_KEY)
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    return None
+
+
+def decode_cached_entry(data: bytes, version: str) -> tuple[Any, int | None]:
+    """The cached result converted to ``version``, and for the entry of an ADD that failed
+    part-way the number of plugins that succeeded (``None`` for a complete entry); the file is
+    parsed once.
+
     A file that is not an envelope is read as a legacy raw result, and so is an envelope Go
     cannot decode into libcni's typed cache struct (a field of the wrong JSON type, such as
     ``"result": "x"`` or ``"config": "%%%"``): libcni then reads the whole file as an old-style
     result, which holds nothing, so CHECK and DEL get ``{"cniVersion": <version>}`` as
     ``prevResult``. Raises :class:`PycniError` subclasses with libcni's messages (the caller adds
-    ``failed to get network ... cached result``). Returns a :class:`pycni.types.Result`.
+    ``failed to get network ... cached result``). Returns a :class:`pycni.types.Result` and the
+    count.
     """
     from .errors import go_quote
     from .types import create_result
     from .version import decode_config_version
 
     doc = _envelope(data)
+    partial = None if doc is None else _partial_count(doc)
     if doc is not None and _cache_struct_problem(doc) is not None:
         doc = None
     raw: Any
@@ -211,7 +212,7 @@ def decode_cached_result(data: bytes, version: str) -> Any:
             )
     result = create_result(result_version, raw)
     try:
-        return result.convert_to(version)
+        return result.convert_to(version), partial
     except PycniError as exc:
         raise CacheError(
             f"failed to convert cached result to config version {go_quote(version)}: {exc}"

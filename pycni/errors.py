@@ -337,7 +337,32 @@ class PluginOutputTooLargeError(PluginError):
 # --------------------------------------------------------------------------------------------
 
 
-class ChainError(PycniError):
+class _ProxiesCNIError:
+    """``code``, ``msg`` and ``details`` of the CNI error inside ``self.error`` (found by
+    :func:`find_cni_error`), ``None`` without one: shared by the errors that wrap another."""
+
+    error: BaseException
+
+    @property
+    def code(self) -> int | None:
+        """The ``code`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.code
+
+    @property
+    def msg(self) -> str | None:
+        """The ``msg`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.msg
+
+    @property
+    def details(self) -> str | None:
+        """The ``details`` of the CNI error inside, ``None`` without one."""
+        found = find_cni_error(self.error)
+        return None if found is None else found.details
+
+
+class ChainError(_ProxiesCNIError, PycniError):
     """One plugin of a chain failed: ``plugin type="bridge" failed (add): <inner error>``.
 
     The inner error is ``__cause__`` (and ``error``); its spec fields are reachable through
@@ -366,26 +391,8 @@ class ChainError(PycniError):
         super().__init__(f"plugin {desc} failed ({verb}): {error}")
         self.__cause__ = error
 
-    @property
-    def code(self) -> int | None:
-        """The ``code`` of the CNI error inside (:func:`find_cni_error`), ``None`` without one."""
-        found = find_cni_error(self.error)
-        return None if found is None else found.code
 
-    @property
-    def msg(self) -> str | None:
-        """The ``msg`` of the CNI error inside, ``None`` without one."""
-        found = find_cni_error(self.error)
-        return None if found is None else found.msg
-
-    @property
-    def details(self) -> str | None:
-        """The ``details`` of the CNI error inside, ``None`` without one."""
-        found = find_cni_error(self.error)
-        return None if found is None else found.details
-
-
-class WrappedError(PycniError):
+class WrappedError(_ProxiesCNIError, PycniError):
     """A failure with context in front of it, like Go's ``fmt.Errorf("...: %w", err)``.
 
     ``str(err)`` is the whole message (``failed to delete stale attachment c1 eth0: plugin
@@ -399,24 +406,6 @@ class WrappedError(PycniError):
         self.error = error
         super().__init__(message)
         self.__cause__ = error
-
-    @property
-    def code(self) -> int | None:
-        """The ``code`` of the CNI error inside, ``None`` without one."""
-        found = find_cni_error(self.error)
-        return None if found is None else found.code
-
-    @property
-    def msg(self) -> str | None:
-        """The ``msg`` of the CNI error inside, ``None`` without one."""
-        found = find_cni_error(self.error)
-        return None if found is None else found.msg
-
-    @property
-    def details(self) -> str | None:
-        """The ``details`` of the CNI error inside, ``None`` without one."""
-        found = find_cni_error(self.error)
-        return None if found is None else found.details
 
 
 def find_cni_error(error: BaseException) -> CNIError | None:

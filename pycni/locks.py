@@ -225,12 +225,8 @@ def network_lock(cache_dir: str, network: str, deadline: float | None) -> Iterat
     if paths is None:
         yield
         return
-    exclusive = _Flock(paths[0])
-    try:
-        exclusive.lock(True, deadline)
+    with exclusive_lock(paths[0], deadline):
         yield
-    finally:
-        exclusive.close()
 
 
 @asynccontextmanager

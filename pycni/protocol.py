@@ -291,13 +291,12 @@ def _cached_result(
     data = yield ReadCache(cache.entry_name(name, rt.container_id, rt.ifname))
     if data is None:
         return None, None
-    partial = cache.partial_count(data)
+    result, partial = cache.decode_cached_entry(data, cni_version)
     if refuse_partial and partial is not None:
         raise CacheError(
             "the last ADD of this attachment failed part-way (its partial result is cached "
             "for the DEL that must follow); DEL it before CHECK"
         )
-    result: Result = cache.decode_cached_result(data, cni_version)
     return result, partial
 
 

@@ -190,7 +190,7 @@ esac
 @pytest.fixture(scope="module", autouse=True)
 def _warm_up(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One ADD/DEL per driver before anything is audited: modules imported lazily on first use
-    (filelock probes the file system in $TMPDIR when its soft-lock module loads) are loaded."""
+    are loaded, so that their own file access is not counted as the verb's."""
     cache_dir = tmp_path_factory.mktemp("warm-up")
     conf = _conf("net", "p")
     rt = pycni.RuntimeConf("ctr", "/n", "eth0")
